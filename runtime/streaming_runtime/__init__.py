@@ -1,0 +1,1 @@
+"""A streaming custom runtime for AWS Lambda in pure Python (standard library only)."""
