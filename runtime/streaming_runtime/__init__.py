@@ -1,1 +1,7 @@
 """A streaming custom runtime for AWS Lambda in pure Python (standard library only)."""
+
+from streaming_runtime.context import InvocationContext
+from streaming_runtime.loop import run
+from streaming_runtime.response import StreamingResponse
+
+__all__ = ["InvocationContext", "StreamingResponse", "run"]

@@ -262,3 +262,8 @@ def decode_prelude_json(data: bytes) -> Prelude:
     if not isinstance(cookies, list) or not all(isinstance(c, str) for c in cookies):
         raise PreludeError("prelude cookies must be a list of strings")
     return Prelude(status_code=status, headers=headers, cookies=tuple(cookies))
+
+
+def header_value(value: str) -> str:
+    """A value made safe for one header or trailer line: one line of ASCII."""
+    return _single_line(value)

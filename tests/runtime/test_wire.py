@@ -5,7 +5,6 @@ import io
 import json
 
 import pytest
-
 from streaming_runtime import wire
 
 
@@ -34,8 +33,7 @@ def test_last_chunk_golden() -> None:
 def test_prelude_golden() -> None:
     data = wire.encode_prelude(201, {"content-type": "text/plain"}, ["a=1; Path=/"])
     assert data == (
-        b'{"statusCode":201,"headers":{"content-type":"text/plain"},"cookies":["a=1; Path=/"]}'
-        + b"\x00" * 8
+        b'{"statusCode":201,"headers":{"content-type":"text/plain"},"cookies":["a=1; Path=/"]}' + b"\x00" * 8
     )
 
 
@@ -55,8 +53,16 @@ def test_split_prelude() -> None:
 
 @pytest.mark.parametrize(
     "raw",
-    [b"[]", b"not json", b'{"statusCode":"200"}', b'{"statusCode":99}', b'{"headers":{"a":1}}',
-     b'{"cookies":"a=b"}', b"\xff\xfe", b'{"statusCode":true}'],
+    [
+        b"[]",
+        b"not json",
+        b'{"statusCode":"200"}',
+        b'{"statusCode":99}',
+        b'{"headers":{"a":1}}',
+        b'{"cookies":"a=b"}',
+        b"\xff\xfe",
+        b'{"statusCode":true}',
+    ],
 )
 def test_bad_prelude(raw: bytes) -> None:
     with pytest.raises(wire.PreludeError):
@@ -103,9 +109,12 @@ def test_iter_chunked_errors(raw: bytes) -> None:
 
 def test_round_trip_binary() -> None:
     pieces = [bytes([i % 256]) * (i + 1) for i in range(300)]
-    raw = b"".join(wire.encode_chunk(p) for p in pieces) + wire.encode_last_chunk(wire.error_trailers(
-        {"errorType": "E", "errorMessage": "é"}))
+    raw = b"".join(wire.encode_chunk(p) for p in pieces) + wire.encode_last_chunk(
+        wire.error_trailers({"errorType": "E", "errorMessage": "é"})
+    )
     body = wire.iter_chunked(io.BufferedReader(io.BytesIO(raw)))  # type: ignore[arg-type]
     assert list(body) == pieces
     assert json.loads(base64.b64decode(body.trailers["lambda-runtime-function-error-body"])) == {
-        "errorType": "E", "errorMessage": "é"}
+        "errorType": "E",
+        "errorMessage": "é",
+    }

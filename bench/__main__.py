@@ -1,0 +1,39 @@
+"""`python -m bench [--quick] [--only NAME]`: run the benchmark modules and write bench/RESULTS.md."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from pathlib import Path
+
+from bench.results import Section, render, write_results
+
+# Each module exposes `run(*, quick: bool) -> list[Section]`; other benchmark modules are added here.
+MODULES = ["bench.runtime_bench"]
+RESULTS_PATH = Path(__file__).with_name("RESULTS.md")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions (a smoke run)")
+    parser.add_argument("--only", action="append", default=[], help="run only this module (repeatable)")
+    parser.add_argument("--output", type=Path, default=RESULTS_PATH, help="where to write the table")
+    args = parser.parse_args(argv)
+    modules = [name for name in MODULES if not args.only or name.rsplit(".", 1)[-1] in args.only]
+    if not modules:
+        parser.error(f"--only matched none of {', '.join(MODULES)}")
+    sections: list[Section] = []
+    for name in modules:
+        print(f"running {name} ...", file=sys.stderr, flush=True)
+        sections.extend(importlib.import_module(name).run(quick=args.quick))
+    write_results(sections, args.output)
+    print(render(sections))
+    failed = [row.metric for section in sections for row in section.rows if row.passed is False]
+    if failed:
+        print(f"targets missed: {', '.join(failed)}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,92 @@
+"""Command line: `python -m emulator serve ...`, `... demo ...` and `python -m emulator bedrock-stub ...`."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from types import FrameType
+
+from emulator.bedrock_stub import BedrockStub
+from emulator.config import LOOPBACK_HOSTS, ConfigError, EmulatorConfig, build_parser
+from emulator.demo import main as demo_main
+from emulator.local_lambda import Emulator
+
+
+def _wait_for_signal() -> None:
+    stop = threading.Event()
+
+    def _handle(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, _handle)
+    signal.signal(signal.SIGTERM, _handle)
+    while not stop.wait(1.0):
+        pass
+
+
+def _configure_logging(level: str) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    root = logging.getLogger("emulator")
+    root.addHandler(handler)
+    root.setLevel(level)
+    root.propagate = False
+
+
+def _warn_if_exposed(host: str) -> None:
+    if host not in LOOPBACK_HOSTS:
+        print(
+            f"warning: binding {host} exposes the emulator (and your credentials' reach) beyond this machine",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
+def serve(config: EmulatorConfig) -> int:
+    _warn_if_exposed(config.host)
+    emulator = Emulator(config)
+    try:
+        emulator.start()
+    except OSError as exc:
+        print(f"error: cannot start the emulator: {exc}", file=sys.stderr)
+        return 1
+    try:
+        print(f"Function URL: {emulator.url}", flush=True)
+        _wait_for_signal()
+    finally:
+        emulator.close()
+    return 0
+
+
+def bedrock_stub(host: str, port: int) -> int:
+    _warn_if_exposed(host)
+    stub = BedrockStub.start(host=host, port=port)
+    try:
+        print(f"Bedrock stand-in: {stub.url}", flush=True)
+        _wait_for_signal()
+    finally:
+        stub.close()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "bedrock-stub":
+        _configure_logging("INFO")
+        return bedrock_stub(args.host, args.port)
+    try:
+        config = EmulatorConfig.from_args(args)
+    except ConfigError as exc:
+        parser.error(str(exc))
+    _configure_logging(config.log_level)
+    if args.command == "demo":
+        return demo_main(config, args.prompt)
+    return serve(config)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

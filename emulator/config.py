@@ -1,0 +1,144 @@
+"""The emulator's configuration: one frozen dataclass built once from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_TASK_ROOT = REPO_ROOT / "runtime"
+DEFAULT_RUNTIME_CMD = str(DEFAULT_TASK_ROOT / "bootstrap")
+DEFAULT_HANDLER = "bedrock_handler.app.handler"
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
+INVOKE_MODES = ("RESPONSE_STREAM", "BUFFERED")
+AUTH_TYPES = ("NONE", "AWS_IAM")
+
+
+class ConfigError(ValueError):
+    """A command-line value the emulator cannot use."""
+
+
+@dataclass(frozen=True, slots=True)
+class EmulatorConfig:
+    """Everything `serve` needs; build it with `from_args` or directly (tests, `demo`)."""
+
+    host: str = "127.0.0.1"
+    port: int = 3000
+    handler: str = DEFAULT_HANDLER
+    runtime_cmd: tuple[str, ...] = (DEFAULT_RUNTIME_CMD,)
+    bedrock: str = "stub"
+    timeout: float = 300.0
+    memory: int = 1024
+    concurrency: int = 1
+    invoke_mode: str = "RESPONSE_STREAM"
+    auth: str = "NONE"
+    env: tuple[tuple[str, str], ...] = ()
+    task_root: Path = DEFAULT_TASK_ROOT
+    region: str = "us-east-1"
+    max_queue: int = 64
+    log_level: str = "INFO"
+    function_name: str = "bedrock-streaming-function"
+
+    @property
+    def is_loopback(self) -> bool:
+        """Whether the Function URL binds only to this machine."""
+        return self.host in LOOPBACK_HOSTS
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> EmulatorConfig:
+        """Validate the parsed `serve` arguments and freeze them."""
+        if args.timeout <= 0:
+            raise ConfigError("--timeout must be positive")
+        if args.concurrency < 1:
+            raise ConfigError("--concurrency must be at least 1")
+        if args.memory < 128:
+            raise ConfigError("--memory must be at least 128 (MB)")
+        if args.max_queue < 0:
+            raise ConfigError("--max-queue must be 0 or more")
+        runtime_cmd = tuple(shlex.split(args.runtime_cmd))
+        if not runtime_cmd:
+            raise ConfigError("--runtime-cmd is empty")
+        if "/" in runtime_cmd[0] and not Path(runtime_cmd[0]).is_absolute():
+            # The runtime runs in the task root (as on Lambda), so anchor a relative program path here.
+            runtime_cmd = (os.path.abspath(runtime_cmd[0]), *runtime_cmd[1:])
+        task_root = Path(args.task_root).resolve()
+        if not task_root.is_dir():
+            raise ConfigError(f"--task-root {task_root} is not a directory")
+        return cls(
+            host=args.host,
+            port=args.port,
+            handler=args.handler,
+            runtime_cmd=runtime_cmd,
+            bedrock=args.bedrock,
+            timeout=args.timeout,
+            memory=args.memory,
+            concurrency=args.concurrency,
+            invoke_mode=args.invoke_mode,
+            auth=args.auth,
+            env=tuple(_parse_env(item) for item in args.env),
+            task_root=task_root,
+            region=args.region,
+            max_queue=args.max_queue,
+            log_level=args.log_level,
+        )
+
+
+def _parse_env(item: str) -> tuple[str, str]:
+    name, sep, value = item.partition("=")
+    if not sep or not name or not name.replace("_", "a").isalnum():
+        raise ConfigError(f"--env {item!r} is not NAME=VALUE")
+    return name, value
+
+
+def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
+    """The `serve` options (also reused by the `demo` subcommand)."""
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=3000, help="port; 0 picks a free one (default 3000)")
+    parser.add_argument("--handler", default=DEFAULT_HANDLER, help="_HANDLER for the runtime")
+    parser.add_argument(
+        "--runtime-cmd", default=DEFAULT_RUNTIME_CMD, help="command starting the runtime (any language)"
+    )
+    parser.add_argument("--bedrock", choices=("stub", "aws"), default="stub", help="Bedrock endpoint")
+    parser.add_argument("--timeout", type=float, default=300.0, help="function timeout in seconds")
+    parser.add_argument("--memory", type=int, default=1024, help="AWS_LAMBDA_FUNCTION_MEMORY_SIZE in MB")
+    parser.add_argument("--concurrency", type=int, default=1, help="number of runtime processes")
+    parser.add_argument("--invoke-mode", choices=INVOKE_MODES, default="RESPONSE_STREAM")
+    parser.add_argument("--auth", choices=AUTH_TYPES, default="NONE", help="Function URL auth type")
+    parser.add_argument(
+        "--env", action="append", default=[], metavar="NAME=VALUE", help="runtime env var (repeatable)"
+    )
+    parser.add_argument("--task-root", default=str(DEFAULT_TASK_ROOT), help="LAMBDA_TASK_ROOT")
+    parser.add_argument("--region", default="us-east-1", help="AWS_REGION and the SigV4 region")
+    parser.add_argument(
+        "--max-queue", type=int, default=64, help="waiting requests beyond which 429 (default 64)"
+    )
+    parser.add_argument(
+        "--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"), help="log level"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The `python -m emulator` argument parser with its subcommands."""
+    parser = argparse.ArgumentParser(
+        prog="python -m emulator", description="Local AWS Lambda emulator with streaming Function URLs"
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    add_serve_arguments(commands.add_parser("serve", help="serve a Function URL until Ctrl-C"))
+    demo = commands.add_parser("demo", help="stream one prompt through the local function, print stats, exit")
+    add_serve_arguments(demo)
+    demo.add_argument("--prompt", default=None, help="prompt to send (default: a demo prompt)")
+    stub = commands.add_parser("bedrock-stub", help="run the offline Bedrock stand-in alone")
+    stub.add_argument("--host", default="127.0.0.1")
+    stub.add_argument("--port", type=int, default=0)
+    return parser
+
+
+def parse_serve_args(argv: Sequence[str]) -> EmulatorConfig:
+    """Parse `serve` options only (without the subcommand word); used by tests and `demo`."""
+    parser = argparse.ArgumentParser(prog="python -m emulator serve")
+    add_serve_arguments(parser)
+    return EmulatorConfig.from_args(parser.parse_args(list(argv)))

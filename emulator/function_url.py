@@ -1,0 +1,201 @@
+"""The Function URL front: turns HTTP requests into invocations and serves the /_emulator/ pages."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+from typing import BinaryIO, cast
+
+from streaming_runtime import wire
+
+from emulator import render
+from emulator.buffered import Reply, collect
+from emulator.config import EmulatorConfig
+from emulator.http_base import EmulatorHTTPServer, NoDelayHandler
+from emulator.pool import Pool, ThrottledError
+from emulator.relay import StreamRelay
+from emulator.sigv4 import AuthError, SignedRequest, verify
+from emulator.supervisor import Credentials
+from emulator.url_event import HttpRequest, build_event
+
+log = logging.getLogger("emulator")
+
+MAX_REQUEST_BYTES = 6 * 1024 * 1024  # Lambda's synchronous invocation payload limit
+CHAT_PAGE = Path(__file__).resolve().parent / "chat.html"
+_BUFFERED_PREFIX = "/_emulator/buffered/"
+_MAX_DISCARD_BYTES = 4 * MAX_REQUEST_BYTES
+
+
+class RequestTooLargeError(Exception):
+    """The client's body exceeds the invocation payload limit."""
+
+
+class FunctionUrlServer(EmulatorHTTPServer):
+    """Serves the Function URL and the emulator's own /_emulator/ paths."""
+
+    def __init__(
+        self, *, config: EmulatorConfig, pool: Pool, known_credentials: Sequence[Credentials]
+    ) -> None:
+        self.config = config
+        self.pool = pool
+        self.known_credentials = tuple(known_credentials)
+        super().__init__((config.host, config.port), FunctionUrlHandler)
+
+
+class FunctionUrlHandler(NoDelayHandler):
+    """One method per kind of path: the function itself, health, chat page, buffered invoke."""
+
+    server: FunctionUrlServer
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server naming
+        self._dispatch()
+
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = do_GET  # noqa: N815
+
+    def _dispatch(self) -> None:
+        if self.command == "HEAD":
+            self.close_connection = True  # a HEAD reply has no body framing the client would read
+        path = self.path.split("?", 1)[0]
+        if path == "/_emulator" or path.startswith("/_emulator/"):
+            self._emulator_route(path)
+        else:
+            self.invoke_function(self.path, buffered=self.server.config.invoke_mode == "BUFFERED")
+
+    def _emulator_route(self, path: str) -> None:
+        if path == "/_emulator/health" and self.command == "GET":
+            self.health()
+        elif path in ("/_emulator", "/_emulator/") and self.command == "GET":
+            self.chat_page()
+        elif path.startswith(_BUFFERED_PREFIX) and self.command == "POST":
+            self.invoke_function("/" + self.path[len(_BUFFERED_PREFIX) :], buffered=True)
+        else:
+            self._discard_body()
+            render.send_error(self, 404, "NotFound", f"no emulator page at {self.command} {path}")
+
+    # --- /_emulator/ -------------------------------------------------------------------------------
+
+    def health(self) -> None:
+        config = self.server.config
+        document = {
+            "status": "ok",
+            "invokeMode": config.invoke_mode,
+            "auth": config.auth,
+            **self.server.pool.health(),
+        }
+        render.send_json(self, 200, document)
+
+    def chat_page(self) -> None:
+        try:
+            page = CHAT_PAGE.read_bytes()
+        except OSError:
+            render.send_error(self, 404, "NotFound", "emulator/chat.html is not installed")
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(page)))
+        self.end_headers()
+        self.wfile.write(page)
+
+    # --- the function ------------------------------------------------------------------------------
+
+    def invoke_function(self, target: str, *, buffered: bool) -> None:
+        request_id = str(uuid.uuid4())
+        try:
+            body = self._read_body()
+        except RequestTooLargeError:
+            message = (
+                f"Request must be smaller than {MAX_REQUEST_BYTES} bytes for the InvokeFunction operation"
+            )
+            render.send_error(self, 413, "RequestEntityTooLargeException", message, request_id=request_id)
+            return
+        except (wire.ChunkedEncodingError, ValueError) as exc:
+            self.close_connection = True
+            render.send_error(
+                self, 400, "BadRequest", f"malformed request body: {exc}", request_id=request_id
+            )
+            return
+        headers = list(self.headers.items())
+        iam = None
+        if self.server.config.auth == "AWS_IAM":
+            try:
+                iam = verify(
+                    SignedRequest(method=self.command, target=self.path, headers=headers, body=body),
+                    region=self.server.config.region,
+                    known=self.server.known_credentials,
+                )
+            except AuthError as exc:
+                render.send_error(self, 403, exc.error_type, str(exc), request_id=request_id)
+                return
+        request = HttpRequest(
+            method=self.command,
+            target=target,
+            headers=headers,
+            body=body,
+            source_ip=self.client_address[0],
+            server_port=self.server.port,
+            protocol=self.request_version,
+        )
+        event = build_event(request, request_id=request_id, epoch_ms=int(time.time() * 1000), iam=iam)
+        payload = json.dumps(event).encode("utf-8")
+        config = self.server.config
+        try:
+            sandbox = self.server.pool.acquire(timeout=config.timeout * 2 + 10)
+        except ThrottledError as exc:
+            render.send_error(
+                self, 429, "TooManyRequestsException", f"Rate Exceeded: {exc}", request_id=request_id
+            )
+            return
+        invocation = sandbox.invoke(payload, request_id=request_id)
+        if buffered:
+            self._send_reply(collect(invocation), request_id)
+        else:
+            StreamRelay(self, invocation).run()
+
+    def _send_reply(self, reply: Reply, request_id: str) -> None:
+        self.send_response(reply.status)
+        for name, value in reply.headers:
+            if name.lower() not in ("content-length", "transfer-encoding", "connection", "set-cookie"):
+                self.send_header(name, value)
+        for cookie in reply.cookies:
+            self.send_header("Set-Cookie", cookie)
+        self.send_header("Content-Type", reply.content_type)
+        self.send_header("Content-Length", str(len(reply.body)))
+        self.send_header("x-amzn-RequestId", request_id)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(reply.body)
+
+    # --- request bodies ----------------------------------------------------------------------------
+
+    def _read_body(self) -> bytes:
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            parts: list[bytes] = []
+            size = 0
+            for chunk in wire.iter_chunked(cast(BinaryIO, self.rfile)):
+                size += len(chunk)
+                if size > MAX_REQUEST_BYTES:
+                    self.close_connection = True
+                    raise RequestTooLargeError
+                parts.append(chunk)
+            return b"".join(parts)
+        length = int(self.headers.get("Content-Length") or 0)
+        if length < 0:
+            raise ValueError("negative Content-Length")
+        if length > MAX_REQUEST_BYTES:
+            self.close_connection = True
+            if length <= _MAX_DISCARD_BYTES:
+                # Read what the client is sending so it can see the 413 instead of a reset.
+                while length > 0 and (data := self.rfile.read(min(length, 1 << 16))):
+                    length -= len(data)
+            raise RequestTooLargeError
+        return self.rfile.read(length) if length else b""
+
+    def _discard_body(self) -> None:
+        try:
+            self._read_body()
+        except (RequestTooLargeError, wire.ChunkedEncodingError, ValueError):
+            self.close_connection = True

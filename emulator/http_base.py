@@ -1,0 +1,51 @@
+"""Shared HTTP/1.1 server plumbing: threaded servers with TCP_NODELAY and logging instead of print."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+log = logging.getLogger("emulator")
+
+
+class EmulatorHTTPServer(ThreadingHTTPServer):
+    """A threaded server whose handler threads never keep the process alive."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A peer vanishing is routine (a runtime killed on timeout, a client closing a tab).
+        log.debug("connection from %s ended with an error", client_address, exc_info=True)
+
+    def serve_in_thread(self, name: str) -> threading.Thread:
+        """Start serve_forever in a daemon thread and return it."""
+        thread = threading.Thread(target=self.serve_forever, name=name, daemon=True)
+        thread.start()
+        return thread
+
+    @property
+    def port(self) -> int:
+        """The bound port (useful when bound to port 0)."""
+        return int(self.server_address[1])
+
+
+class NoDelayHandler(BaseHTTPRequestHandler):
+    """HTTP/1.1 handler that disables Nagle so small chunks are not held back by delayed ACKs."""
+
+    protocol_version = "HTTP/1.1"
+    server_version = "LocalLambda/1.0"
+    sys_version = ""
+
+    def version_string(self) -> str:
+        return self.server_version
+
+    def setup(self) -> None:
+        super().setup()
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("%s %s", self.address_string(), format % args)

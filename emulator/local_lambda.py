@@ -1,0 +1,119 @@
+"""The in-process emulator: the Bedrock stand-in, the sandbox pool and the Function URL, started and
+stopped together (`serve` and `demo` both use it)."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Protocol
+
+import botocore.credentials
+import botocore.session
+
+from emulator.bedrock_stub import BedrockStub
+from emulator.config import EmulatorConfig
+from emulator.function_url import FunctionUrlServer
+from emulator.pool import Pool
+from emulator.sandbox import Sandbox
+from emulator.supervisor import DUMMY_CREDENTIALS, Credentials
+
+log = logging.getLogger("emulator")
+
+
+class _Closable(Protocol):
+    url: str
+
+    def close(self) -> None: ...
+
+
+def resolve_local_credentials() -> Credentials | None:
+    """Credentials from botocore's standard chain, without the EC2 metadata lookup (no network)."""
+    session = botocore.session.Session()
+    resolver = botocore.credentials.create_credential_resolver(session)
+    resolver.remove("iam-role")
+    found = resolver.load_credentials()
+    if found is None:
+        return None
+    frozen = found.get_frozen_credentials()
+    return Credentials(access_key=frozen.access_key, secret_key=frozen.secret_key, token=frozen.token)
+
+
+class Emulator:
+    """`Emulator(config).start()` serves the Function URL at `.url` until `.close()`."""
+
+    def __init__(self, config: EmulatorConfig, *, environ: Mapping[str, str] | None = None) -> None:
+        self.config = config
+        self._environ = dict(os.environ if environ is None else environ)
+        self.pool = Pool(max_queue=config.max_queue)
+        self.bedrock: _Closable | None = None
+        self.server: FunctionUrlServer | None = None
+
+    @property
+    def url(self) -> str:
+        if self.server is None:
+            raise RuntimeError("the emulator is not started")
+        host = self.config.host
+        shown = f"[{host}]" if ":" in host else host
+        return f"http://{shown}:{self.server.port}/"
+
+    def start(self) -> Emulator:
+        """Start the stand-in (if used), the runtime processes and the Function URL."""
+        try:
+            self._start()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def _start(self) -> None:
+        config = self.config
+        local = resolve_local_credentials() if (config.auth == "AWS_IAM" or config.bedrock == "aws") else None
+        bedrock_url: str | None = None
+        if config.bedrock == "stub":
+            self.bedrock = BedrockStub.start(host="127.0.0.1", port=0)
+            bedrock_url = self.bedrock.url
+            runtime_credentials: Credentials | None = DUMMY_CREDENTIALS
+        else:
+            runtime_credentials = local
+            if local is None:
+                log.warning("no AWS credentials found; the function's Bedrock calls will fail")
+        known = [c for c in (local,) if c is not None]
+        if config.auth == "AWS_IAM" and not known:
+            log.warning("--auth AWS_IAM without local AWS credentials: every request will get 403")
+        sandboxes = [
+            Sandbox(
+                index=index,
+                config=config,
+                credentials=runtime_credentials,
+                bedrock_url=bedrock_url,
+                host_environ=self._environ,
+                on_free=self.pool.release,
+            )
+            for index in range(config.concurrency)
+        ]
+        self.pool.add(sandboxes)
+        for sandbox in sandboxes:
+            sandbox.ensure_process()  # pre-warm, so the first request only pays for what Lambda would
+        self.server = FunctionUrlServer(config=config, pool=self.pool, known_credentials=known)
+        self.server.serve_in_thread("function-url")
+
+    def close(self) -> None:
+        """Stop accepting requests, then stop every runtime process group and the stand-in."""
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+        for sandbox in self.pool.sandboxes:
+            sandbox.close()
+        if self.bedrock is not None:
+            self.bedrock.close()
+            self.bedrock = None
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()

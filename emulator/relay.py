@@ -1,0 +1,176 @@
+"""Turns an invocation's response events into the HTTP reply a Function URL client sees, streamed
+chunk by chunk (RESPONSE_STREAM) or collected and shaped (BUFFERED)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from http.server import BaseHTTPRequestHandler
+
+from streaming_runtime import wire
+
+from emulator import render
+from emulator.invocations import (
+    BodyChunk,
+    FunctionFailed,
+    Invocation,
+    ResponseEnd,
+    ResponseEvent,
+    ResponseStart,
+)
+
+log = logging.getLogger("emulator")
+
+# Hop-by-hop and framing headers the front owns; a function cannot set them.
+_RESERVED_HEADERS = frozenset(
+    {"connection", "content-length", "keep-alive", "transfer-encoding", "set-cookie"}
+)
+# Extra wait beyond the function timeout before the front gives up on a silent sandbox.
+_SAFETY_MARGIN_S = 30.0
+
+
+def next_event(invocation: Invocation) -> ResponseEvent:
+    """The next event; the sandbox's timer enforces the timeout, this is only a backstop."""
+    event = invocation.next_event(timeout=invocation.timeout_s + _SAFETY_MARGIN_S)
+    if event is None:
+        invocation.fail(FunctionFailed("Sandbox.Timedout", "the runtime stopped answering"))
+        event = invocation.next_event(timeout=1.0) or FunctionFailed("Sandbox.Timedout", "no answer")
+    return event
+
+
+def send_failure(handler: BaseHTTPRequestHandler, invocation: Invocation, failure: FunctionFailed) -> None:
+    """502 JSON with the function's error type and message (the payload only goes to the log)."""
+    log.info("[%s] %s: %s", invocation.request_id, failure.error_type, failure.message)
+    if failure.payload:
+        log.info("[%s] error payload: %s", invocation.request_id, json.dumps(dict(failure.payload)))
+    render.send_error(handler, 502, failure.error_type, failure.message, request_id=invocation.request_id)
+
+
+class StreamRelay:
+    """Relays one invocation to the client as chunked HTTP, one write per chunk, and drains the
+    rest if the client goes away so the runtime can finish."""
+
+    def __init__(self, handler: BaseHTTPRequestHandler, invocation: Invocation) -> None:
+        self.handler = handler
+        self.invocation = invocation
+        self.client_gone = False
+
+    def run(self) -> None:
+        first = next_event(self.invocation)
+        if not isinstance(first, ResponseStart):
+            failure = (
+                first
+                if isinstance(first, FunctionFailed)
+                else FunctionFailed("Runtime.Unknown", "no response")
+            )
+            send_failure(self.handler, self.invocation, failure)
+            return
+        if first.content_type.split(";")[0].strip().lower() == wire.CONTENT_TYPE_HTTP_INTEGRATION:
+            started = self._start_with_prelude()
+        else:
+            self._send_head(200, {"content-type": first.content_type}, ())
+            started = True
+        if started:
+            self._relay_body()
+
+    def _start_with_prelude(self) -> bool:
+        buffer = b""
+        while True:
+            event = next_event(self.invocation)
+            if isinstance(event, BodyChunk):
+                buffer += event.data
+                try:
+                    split = wire.split_prelude(buffer)
+                except wire.PreludeError as exc:
+                    return self._bad_prelude(str(exc))
+                if split is not None:
+                    prelude, rest = split
+                    self._send_head(prelude.status_code, prelude.headers, prelude.cookies)
+                    self._write(rest)
+                    return True
+            elif isinstance(event, ResponseEnd):
+                return self._prelude_only(buffer, event)
+            elif isinstance(event, FunctionFailed):
+                send_failure(self.handler, self.invocation, event)
+                return False
+
+    def _prelude_only(self, buffer: bytes, end: ResponseEnd) -> bool:
+        """The stream ended before the delimiter: the bytes so far must be the whole prelude."""
+        try:
+            prelude = wire.decode_prelude_json(buffer) if buffer.strip() else wire.Prelude()
+        except wire.PreludeError as exc:
+            return self._bad_prelude(str(exc))
+        self._send_head(prelude.status_code, prelude.headers, prelude.cookies)
+        self._finish(end)
+        return False
+
+    def _bad_prelude(self, message: str) -> bool:
+        failure = FunctionFailed(
+            "Runtime.InvalidPrelude", f"invalid http-integration-response prelude: {message}"
+        )
+        send_failure(self.handler, self.invocation, failure)
+        self._drain()
+        return False
+
+    def _relay_body(self) -> None:
+        while True:
+            event = next_event(self.invocation)
+            if isinstance(event, BodyChunk):
+                self._write(event.data)
+            elif isinstance(event, ResponseEnd | FunctionFailed):
+                self._finish(event)
+                return
+
+    def _finish(self, event: ResponseEnd | FunctionFailed) -> None:
+        request_id = self.invocation.request_id
+        if isinstance(event, FunctionFailed):
+            log.warning("[%s] stream ended by %s: %s", request_id, event.error_type, event.message)
+        elif event.error is not None:
+            message = event.error.body.get("errorMessage", event.error.body.get("raw", ""))
+            log.warning("[%s] mid-stream error %s: %s", request_id, event.error.error_type, message)
+        elif event.truncated:
+            log.warning("[%s] Runtime.TruncatedResponse: the runtime's stream was cut off", request_id)
+        # Function URL clients see a normal end of the body whatever happened (as on AWS).
+        self._send_raw(wire.encode_last_chunk())
+
+    def _drain(self) -> None:
+        while not isinstance(next_event(self.invocation), ResponseEnd | FunctionFailed):
+            pass
+
+    def _send_head(self, status: int, headers: Mapping[str, str], cookies: Sequence[str]) -> None:
+        handler = self.handler
+        handler.send_response(status)
+        names = set()
+        for name, value in headers.items():
+            if name.lower() not in _RESERVED_HEADERS:
+                handler.send_header(name, value)
+                names.add(name.lower())
+        if "content-type" not in names:
+            handler.send_header("Content-Type", wire.CONTENT_TYPE_OCTET_STREAM)
+        for cookie in cookies:
+            handler.send_header("Set-Cookie", cookie)
+        handler.send_header("x-amzn-RequestId", self.invocation.request_id)
+        handler.send_header("Transfer-Encoding", "chunked")
+        try:
+            handler.end_headers()
+        except OSError:
+            self._client_left()
+
+    def _write(self, data: bytes) -> None:
+        if data:
+            self._send_raw(wire.encode_chunk(data))
+
+    def _send_raw(self, data: bytes) -> None:
+        if self.client_gone:
+            return
+        try:
+            self.handler.wfile.write(data)
+        except OSError:
+            self._client_left()
+
+    def _client_left(self) -> None:
+        if not self.client_gone:
+            log.info("[%s] client disconnected; draining the runtime's stream", self.invocation.request_id)
+        self.client_gone = True
+        self.handler.close_connection = True

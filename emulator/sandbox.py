@@ -1,0 +1,195 @@
+"""One execution environment: a runtime process, its Runtime API server, timeouts, restarts and the
+Lambda-style START/END/REPORT log lines."""
+
+from __future__ import annotations
+
+import logging
+import math
+import signal
+import threading
+import time
+from collections.abc import Callable, Mapping
+
+from emulator.config import EmulatorConfig
+from emulator.invocations import FunctionFailed, Invocation
+from emulator.runtime_api import RuntimeApiServer
+from emulator.slot import InvocationSlot
+from emulator.supervisor import Credentials, RuntimeProcess, function_arn, runtime_environment
+
+log = logging.getLogger("emulator")
+lambda_log = logging.getLogger("emulator.lambda")
+
+
+class Sandbox:
+    """Runs one invocation at a time in one runtime process, respawning it when it is gone."""
+
+    def __init__(
+        self,
+        *,
+        index: int,
+        config: EmulatorConfig,
+        credentials: Credentials | None,
+        bedrock_url: str | None,
+        host_environ: Mapping[str, str],
+        on_free: Callable[[Sandbox], None],
+    ) -> None:
+        self.index = index
+        self.config = config
+        self.slot = InvocationSlot()
+        self.slot.on_delivered = self._on_delivered
+        self.api = RuntimeApiServer(slot=self.slot, function_arn=function_arn(config))
+        self.api.serve_in_thread(f"runtime-api-{index}")
+        self.process: RuntimeProcess | None = None
+        self.invocations = 0
+        self._credentials = credentials
+        self._bedrock_url = bedrock_url
+        self._host_environ = dict(host_environ)
+        self._on_free = on_free
+        self._lock = threading.RLock()
+        self._init_reported: RuntimeProcess | None = None
+        self._closed = False
+
+    # --- lifecycle -------------------------------------------------------------------------------
+
+    def ensure_process(self) -> RuntimeProcess:
+        """The live runtime process, spawning a fresh one (a cold start) when there is none."""
+        with self._lock:
+            if self.process is not None and not self.process.exited:
+                return self.process
+            self.slot.reset()
+            env = runtime_environment(
+                config=self.config,
+                runtime_api=self.api.address,
+                credentials=self._credentials,
+                bedrock_url=self._bedrock_url,
+                host_environ=self._host_environ,
+            )
+            self.process = RuntimeProcess(
+                command=self.config.runtime_cmd, env=env, cwd=self.config.task_root, on_exit=self._on_exit
+            )
+            log.debug("sandbox %d: spawned runtime pid %d", self.index, self.process.pid)
+            return self.process
+
+    def close(self, *, grace_s: float = 2.0) -> None:
+        """Stop the runtime process group and the Runtime API server."""
+        with self._lock:
+            self._closed = True
+            process, self.process = self.process, None
+        self.slot.close()
+        if process is not None:
+            process.kill(grace_s=grace_s)
+        current = self.slot.current
+        shutdown = FunctionFailed("Sandbox.Shutdown", "the emulator is shutting down")
+        for invocation in (current, self.slot.take_pending()):
+            if invocation is not None:
+                invocation.fail(shutdown)
+        self.api.shutdown()
+        self.api.server_close()
+
+    def state(self) -> dict[str, object]:
+        process = self.process
+        current = self.slot.current
+        busy = current is not None and not current.done
+        return {
+            "index": self.index,
+            "pid": process.pid if process is not None and not process.exited else None,
+            "runtimeApi": self.api.address,
+            "busy": busy,
+            "invocations": self.invocations,
+        }
+
+    # --- invoking --------------------------------------------------------------------------------
+
+    def invoke(self, payload: bytes, *, request_id: str | None = None) -> Invocation:
+        """Hand an event to the runtime; the sandbox frees itself when the invocation is done."""
+        invocation = Invocation(payload=payload, timeout_s=self.config.timeout, request_id=request_id)
+        invocation.add_done_callback(self._on_done)
+        timer = threading.Timer(self.config.timeout, self._on_timeout, args=(invocation,))
+        timer.daemon = True
+        invocation.add_done_callback(lambda _: timer.cancel())
+        with self._lock:
+            if self._closed:
+                invocation.fail(FunctionFailed("Sandbox.Shutdown", "the emulator is shutting down"))
+                return invocation
+            self.ensure_process()
+            self.slot.assign(invocation)
+        timer.start()
+        return invocation
+
+    def _on_delivered(self, invocation: Invocation) -> None:
+        self.invocations += 1
+        lambda_log.info("START RequestId: %s Version: $LATEST", invocation.request_id)
+
+    def _on_done(self, invocation: Invocation) -> None:
+        process = self.process
+        if invocation.delivered_at is not None:
+            threading.Thread(target=self._report, args=(invocation, process), daemon=True).start()
+        self._on_free(self)
+
+    def _report(self, invocation: Invocation, process: RuntimeProcess | None) -> None:
+        delivered = invocation.delivered_at or time.monotonic()
+        duration_ms = ((invocation.finished_at or time.monotonic()) - delivered) * 1000
+        memory_mb = process.sample_memory() if process is not None else 0
+        fields = [
+            f"REPORT RequestId: {invocation.request_id}",
+            f"Duration: {duration_ms:.2f} ms",
+            f"Billed Duration: {max(1, math.ceil(duration_ms))} ms",
+            f"Memory Size: {self.config.memory} MB",
+            f"Max Memory Used: {memory_mb} MB",
+        ]
+        if process is not None and self._init_reported is not process:
+            self._init_reported = process
+            first_next = self.slot.first_next_at or delivered
+            fields.append(f"Init Duration: {(first_next - process.spawned_at) * 1000:.2f} ms")
+        lambda_log.info("END RequestId: %s", invocation.request_id)
+        lambda_log.info("\t".join(fields))
+
+    def _on_timeout(self, invocation: Invocation) -> None:
+        if invocation.done:
+            return
+        with self._lock:
+            process, self.process = self.process, None
+        lambda_log.info(
+            "%s Task timed out after %.2f seconds",
+            time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()),
+            invocation.timeout_s,
+        )
+        if process is not None:
+            process.sample_memory()
+            process.kill()
+        invocation.fail(
+            FunctionFailed("Sandbox.Timedout", f"Task timed out after {invocation.timeout_s:.2f} seconds")
+        )
+
+    def _on_exit(self, process: RuntimeProcess, returncode: int) -> None:
+        with self._lock:
+            if self.process is not process:
+                return  # killed on purpose (timeout or shutdown); already handled
+            self.process = None
+            init_error = self.slot.init_error
+            # A runtime that got as far as GET /next died between or during invocations; one that
+            # never did failed its init, and the request waiting for it fails too (as on Lambda).
+            was_serving = self.slot.first_next_at is not None
+            failure = init_error or FunctionFailed(
+                "Runtime.ExitError", f"Runtime exited with error: {_exit_status(returncode)}"
+            )
+            current = self.slot.current
+            if current is not None and current.fail(failure):
+                log.error("[%s] %s: %s", current.request_id, failure.error_type, failure.message)
+            if self._closed:
+                return
+            if init_error is None and was_serving:
+                if self.slot.has_pending:
+                    self.ensure_process()  # a request was handed over while the runtime was exiting
+            else:
+                pending = self.slot.take_pending()
+                if pending is not None and pending.fail(failure):
+                    log.error("[%s] %s: %s", pending.request_id, failure.error_type, failure.message)
+        if init_error is None:
+            log.warning("sandbox %d: runtime exited (%s)", self.index, _exit_status(returncode))
+
+
+def _exit_status(returncode: int) -> str:
+    if returncode < 0:
+        return f"signal: {signal.strsignal(-returncode) or -returncode}"
+    return f"exit status {returncode}"

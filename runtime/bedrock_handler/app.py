@@ -1,0 +1,35 @@
+"""The entry point `bedrock_handler.app.handler`; importing it is the init phase (config + Bedrock client)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from streaming_runtime import StreamingResponse
+
+from bedrock_handler import invoke_formats
+from bedrock_handler.config import ConfigError, HandlerConfig
+from bedrock_handler.invocation import InvocationContext, respond
+from bedrock_handler.model import BedrockModelStream, create_bedrock_client
+
+
+def _init() -> tuple[HandlerConfig, BedrockModelStream]:
+    config = HandlerConfig.from_env(os.environ)
+    for model_id in config.model_ids:
+        if config.uses_invoke(model_id):
+            try:
+                invoke_formats.model_family(model_id)
+            except invoke_formats.UnknownModelFamilyError as exc:
+                raise ConfigError(str(exc)) from None
+    # Built here, before the first /next, so no request pays for the client (~300 ms) and provisioned
+    # concurrency pre-warms it.
+    return config, BedrockModelStream(client=create_bedrock_client(config), config=config)
+
+
+CONFIG, MODEL = _init()
+
+
+def handler(event: Mapping[str, Any], context: InvocationContext) -> StreamingResponse:
+    """Stream a Bedrock reply to a Function URL request (see invocation.respond)."""
+    return respond(event, context, config=CONFIG, model=MODEL)

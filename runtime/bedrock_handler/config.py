@@ -1,0 +1,131 @@
+"""`HandlerConfig`: the function's settings, read once from environment variables during init."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+# A default that works in us-* regions with on-demand access; deployments set MODEL_IDS explicitly.
+DEFAULT_MODEL_ID = "us.anthropic.claude-3-5-haiku-20241022-v1:0"
+BEDROCK_APIS = ("converse", "invoke")
+
+
+class ConfigError(ValueError):
+    """An environment variable with a missing or invalid value; raised at import so init fails loudly."""
+
+
+@dataclass(frozen=True, slots=True)
+class HandlerConfig:
+    """Everything the handler reads from its environment.
+
+    :param model_ids: allow-list of model ids; the first is the default. Env MODEL_IDS (comma-separated).
+    :param max_tokens_limit: largest `maxTokens` a request may ask for. Env MAX_TOKENS_LIMIT, default 4096.
+    :param default_max_tokens: `maxTokens` when a request gives none. Env DEFAULT_MAX_TOKENS, default 1024.
+    :param max_request_bytes: largest decoded request body. Env MAX_REQUEST_BYTES, default 1048576.
+    :param deadline_margin_ms: stop generating when less time than this is left. Env DEADLINE_MARGIN_MS,
+        default 3000.
+    :param bedrock_api: `converse` (ConverseStream) or `invoke` (InvokeModelWithResponseStream) for every
+        model. Env BEDROCK_API, default converse.
+    :param invoke_model_ids: models that use InvokeModelWithResponseStream even when bedrock_api is
+        converse. Env INVOKE_MODEL_IDS (comma-separated), default none.
+    :param region: AWS region of the Bedrock client. Env AWS_REGION, else AWS_DEFAULT_REGION.
+    :param connect_timeout_s: Env BEDROCK_CONNECT_TIMEOUT_S, default 5.
+    :param read_timeout_s: longest silence on the Bedrock connection. Env BEDROCK_READ_TIMEOUT_S, default 60.
+    :param max_attempts: botocore standard-mode attempts for the pre-stream call. Env BEDROCK_MAX_ATTEMPTS,
+        default 3.
+    """
+
+    model_ids: tuple[str, ...]
+    region: str
+    max_tokens_limit: int = 4096
+    default_max_tokens: int = 1024
+    max_request_bytes: int = 1_048_576
+    deadline_margin_ms: int = 3000
+    bedrock_api: str = "converse"
+    invoke_model_ids: frozenset[str] = frozenset()
+    connect_timeout_s: float = 5.0
+    read_timeout_s: float = 60.0
+    max_attempts: int = 3
+
+    @property
+    def default_model_id(self) -> str:
+        """The model used when a request names none."""
+        return self.model_ids[0]
+
+    def uses_invoke(self, model_id: str) -> bool:
+        """Whether `model_id` is called through InvokeModelWithResponseStream."""
+        return self.bedrock_api == "invoke" or model_id in self.invoke_model_ids
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> HandlerConfig:
+        """Build and validate the configuration; every problem is reported in one ConfigError."""
+        problems: list[str] = []
+        reader = _Reader(environ, problems)
+        model_ids = reader.id_list("MODEL_IDS") or (DEFAULT_MODEL_ID,)
+        invoke_ids = frozenset(reader.id_list("INVOKE_MODEL_IDS"))
+        config = cls(
+            model_ids=model_ids,
+            region=environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or "",
+            max_tokens_limit=reader.integer("MAX_TOKENS_LIMIT", 4096, minimum=1),
+            default_max_tokens=reader.integer("DEFAULT_MAX_TOKENS", 1024, minimum=1),
+            max_request_bytes=reader.integer("MAX_REQUEST_BYTES", 1_048_576, minimum=1),
+            deadline_margin_ms=reader.integer("DEADLINE_MARGIN_MS", 3000, minimum=0),
+            bedrock_api=environ.get("BEDROCK_API", "converse").strip().lower() or "converse",
+            invoke_model_ids=invoke_ids,
+            connect_timeout_s=reader.number("BEDROCK_CONNECT_TIMEOUT_S", 5.0),
+            read_timeout_s=reader.number("BEDROCK_READ_TIMEOUT_S", 60.0),
+            max_attempts=reader.integer("BEDROCK_MAX_ATTEMPTS", 3, minimum=1),
+        )
+        if not config.region:
+            problems.append("AWS_REGION (or AWS_DEFAULT_REGION) must be set")
+        if config.bedrock_api not in BEDROCK_APIS:
+            problems.append(
+                f"BEDROCK_API must be one of {', '.join(BEDROCK_APIS)}, not {config.bedrock_api!r}"
+            )
+        if config.default_max_tokens > config.max_tokens_limit:
+            problems.append("DEFAULT_MAX_TOKENS must not exceed MAX_TOKENS_LIMIT")
+        if stray := sorted(invoke_ids - set(model_ids)):
+            problems.append(f"INVOKE_MODEL_IDS not in MODEL_IDS: {', '.join(stray)}")
+        if problems:
+            raise ConfigError("invalid configuration: " + "; ".join(problems))
+        return config
+
+
+@dataclass(frozen=True, slots=True)
+class _Reader:
+    """Reads typed values from the environment, collecting problems instead of stopping at the first."""
+
+    environ: Mapping[str, str]
+    problems: list[str]
+
+    def id_list(self, name: str) -> tuple[str, ...]:
+        ids = tuple(part.strip() for part in self.environ.get(name, "").split(",") if part.strip())
+        if len(set(ids)) != len(ids):
+            self.problems.append(f"{name} lists a model id twice")
+        return ids
+
+    def integer(self, name: str, default: int, *, minimum: int) -> int:
+        raw = self.environ.get(name, "").strip()
+        if not raw:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            self.problems.append(f"{name} must be an integer, not {raw!r}")
+            return default
+        if value < minimum:
+            self.problems.append(f"{name} must be at least {minimum}, not {value}")
+        return value
+
+    def number(self, name: str, default: float) -> float:
+        raw = self.environ.get(name, "").strip()
+        if not raw:
+            return default
+        try:
+            value = float(raw)
+        except ValueError:
+            value = -1.0
+        if not value > 0:
+            self.problems.append(f"{name} must be a positive number of seconds, not {raw!r}")
+            return default
+        return value

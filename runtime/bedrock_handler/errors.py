@@ -1,0 +1,111 @@
+"""The handler's exception hierarchy and the one table mapping Bedrock failures to HTTP statuses."""
+
+from __future__ import annotations
+
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    EventStreamError,
+    ReadTimeoutError,
+)
+
+
+class HandlerError(Exception):
+    """A failure before the first body byte, answered as `{"error": {"type", "message"}}` with `status`."""
+
+    status = 500
+    error_type = "internal_error"
+
+    def __init__(self, message: str, *, status: int | None = None, error_type: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if status is not None:
+            self.status = status
+        if error_type is not None:
+            self.error_type = error_type
+
+
+class RequestError(HandlerError):
+    """The client's request is unacceptable (4xx); the message names the problem, never the prompt."""
+
+    status = 400
+    error_type = "invalid_request"
+
+
+class UpstreamError(HandlerError):
+    """Bedrock refused or failed the call before any event (429, 502, 503, 504)."""
+
+    status = 502
+    error_type = "bedrock_error"
+
+
+class DeadlineError(HandlerError):
+    """Too little invocation time is left to start a model call."""
+
+    status = 504
+    error_type = "deadline_exceeded"
+
+
+class ModelStreamError(Exception):
+    """The model stream failed after it started; the handler reports it in-band and as error trailers."""
+
+    def __init__(self, message: str, *, error_type: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.error_type = error_type
+
+
+class StreamInterruptedError(Exception):
+    """Raised out of the body generator so the runtime ends the response with error trailers."""
+
+
+# Bedrock error code -> (HTTP status, our error type). Anything Bedrock still rejects after our own
+# validation is a deployment problem (model not enabled, wrong id, parameter beyond the model's range),
+# which the client cannot fix, hence 502 rather than 400 for ValidationException.
+_PRE_STREAM = {
+    "ThrottlingException": (429, "throttled"),
+    "ServiceQuotaExceededException": (429, "throttled"),
+    "TooManyRequestsException": (429, "throttled"),
+    "AccessDeniedException": (502, "bedrock_access_denied"),
+    "ResourceNotFoundException": (502, "bedrock_model_not_found"),
+    "ValidationException": (502, "bedrock_rejected"),
+    "ModelErrorException": (502, "bedrock_model_error"),
+    "ModelNotReadyException": (503, "bedrock_unavailable"),
+    "ServiceUnavailableException": (503, "bedrock_unavailable"),
+    "InternalServerException": (503, "bedrock_unavailable"),
+    "ModelTimeoutException": (504, "bedrock_timeout"),
+}
+
+
+def upstream_error(exc: Exception) -> UpstreamError:
+    """The HTTP-facing error for an exception raised by the pre-stream Bedrock call."""
+    if isinstance(exc, ClientError):
+        code = str(exc.response.get("Error", {}).get("Code", ""))
+        status, error_type = _PRE_STREAM.get(code, (502, "bedrock_error"))
+        message = str(exc.response.get("Error", {}).get("Message") or code or "Bedrock call failed")
+        return UpstreamError(f"Bedrock {code or 'error'}: {message}", status=status, error_type=error_type)
+    if isinstance(exc, ReadTimeoutError | ConnectTimeoutError):
+        return UpstreamError("Bedrock did not answer in time", status=504, error_type="bedrock_timeout")
+    if isinstance(exc, EndpointConnectionError):
+        return UpstreamError("Bedrock endpoint unreachable", status=503, error_type="bedrock_unavailable")
+    if isinstance(exc, BotoCoreError):
+        return UpstreamError(f"Bedrock call failed: {exc}", status=502, error_type="bedrock_error")
+    return UpstreamError(f"Bedrock call failed: {type(exc).__name__}", status=502, error_type="bedrock_error")
+
+
+def stream_error(exc: Exception) -> ModelStreamError:
+    """The in-band error for an exception raised while reading an already-started model stream."""
+    if isinstance(exc, EventStreamError):
+        code = str(exc.response.get("Error", {}).get("Code", "")) or "modelStreamError"
+        message = str(exc.response.get("Error", {}).get("Message") or "model stream failed")
+        return ModelStreamError(f"Bedrock {code}: {message}", error_type=code)
+    # urllib3's timeout and protocol errors surface unwrapped from the event-stream iterator, so they are
+    # recognised by class name rather than imported (this package depends on boto3/botocore only).
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    if "ReadTimeoutError" in names or isinstance(exc, TimeoutError):
+        return ModelStreamError("Bedrock stream stalled past the read timeout", error_type="bedrock_timeout")
+    return ModelStreamError(
+        f"Bedrock stream interrupted ({type(exc).__name__})", error_type="bedrock_stream_interrupted"
+    )

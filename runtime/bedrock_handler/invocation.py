@@ -1,0 +1,138 @@
+"""One invocation: validate, call the model before committing a status, then stream the formatted deltas."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from streaming_runtime import StreamingResponse
+
+from bedrock_handler import output
+from bedrock_handler.config import HandlerConfig
+from bedrock_handler.errors import DeadlineError, HandlerError, ModelStreamError, StreamInterruptedError
+from bedrock_handler.model import ModelStream, OpenStream, StreamEnd, TextDelta
+from bedrock_handler.request import ChatRequest, parse_event
+
+LOGGER = logging.getLogger("bedrock_handler")
+
+
+class InvocationContext(Protocol):
+    """The part of the Lambda context object the handler uses."""
+
+    aws_request_id: str
+
+    def get_remaining_time_in_millis(self) -> int: ...
+
+
+@dataclass
+class _Record:
+    """The fields of the one structured log line per invocation (filled in as the invocation goes)."""
+
+    request_id: str
+    started: float
+    status: int = 200
+    model_id: str | None = None
+    output_format: str | None = None
+    stop_reason: str | None = None
+    error_type: str | None = None
+    input_tokens: int = 0
+    output_tokens: int = 0
+    first_token_ms: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def emit(self, clock: Callable[[], float]) -> None:
+        line = {
+            "event": "invocation",
+            "requestId": self.request_id,
+            "status": self.status,
+            "modelId": self.model_id,
+            "format": self.output_format,
+            "stopReason": self.stop_reason,
+            "errorType": self.error_type,
+            "inputTokens": self.input_tokens,
+            "outputTokens": self.output_tokens,
+            "firstTokenMs": self.first_token_ms,
+            "totalMs": _elapsed_ms(self.started, clock),
+        }
+        LOGGER.info(json.dumps(line, separators=(",", ":")))
+
+
+def _elapsed_ms(started: float, clock: Callable[[], float]) -> int:
+    return round((clock() - started) * 1000)
+
+
+def respond(
+    event: Mapping[str, Any],
+    context: InvocationContext,
+    *,
+    config: HandlerConfig,
+    model: ModelStream,
+    clock: Callable[[], float] = time.monotonic,
+) -> StreamingResponse:
+    """The response for one Function URL event: an error status, or a 200 whose body streams the reply."""
+    record = _Record(request_id=getattr(context, "aws_request_id", ""), started=clock())
+    try:
+        request = parse_event(event, config=config)
+        record.model_id, record.output_format = request.model_id, request.output_format.value
+        if context.get_remaining_time_in_millis() < config.deadline_margin_ms:
+            raise DeadlineError("not enough invocation time left to call the model")
+        stream = model.stream(request)
+    except HandlerError as exc:
+        record.status, record.error_type = exc.status, exc.error_type
+        record.emit(clock)
+        body = output.error_body(error_type=exc.error_type, message=exc.message)
+        headers = {"content-type": "application/json"}
+        if exc.status == 405:
+            headers["allow"] = "POST"
+        return StreamingResponse([body], status_code=exc.status, headers=headers)
+    chunks = _body(request, stream, context=context, config=config, record=record, clock=clock)
+    return StreamingResponse(chunks, status_code=200, headers=output.response_headers(request.output_format))
+
+
+def _body(
+    request: ChatRequest,
+    stream: OpenStream,
+    *,
+    context: InvocationContext,
+    config: HandlerConfig,
+    record: _Record,
+    clock: Callable[[], float],
+) -> Iterator[str]:
+    fmt = request.output_format
+    record.stop_reason = "cancelled"  # replaced below unless the runtime abandons the generator
+    try:
+        for event in stream:
+            if isinstance(event, TextDelta):
+                if record.first_token_ms is None:
+                    record.first_token_ms = _elapsed_ms(record.started, clock)
+                record.output_tokens += 1  # counts deltas until the model reports real usage
+                yield output.delta(fmt, event.text)
+                if context.get_remaining_time_in_millis() < config.deadline_margin_ms:
+                    record.stop_reason = "deadline"
+                    break
+            elif isinstance(event, StreamEnd):
+                record.stop_reason = event.stop_reason
+                record.input_tokens, record.output_tokens = event.input_tokens, event.output_tokens
+        summary = output.Summary(
+            stop_reason=record.stop_reason,
+            input_tokens=record.input_tokens,
+            output_tokens=record.output_tokens,
+            first_token_ms=record.first_token_ms,
+            total_ms=_elapsed_ms(record.started, clock),
+            model_id=request.model_id,
+        )
+        if final := output.done(fmt, summary):
+            yield final
+    except ModelStreamError as exc:
+        record.stop_reason, record.error_type = "error", exc.error_type
+        if in_band := output.error(fmt, error_type=exc.error_type, message=exc.message):
+            yield in_band
+        raise StreamInterruptedError(f"{exc.error_type}: {exc.message}") from exc
+    finally:
+        stream.close()
+        LOGGER.debug("reply sizes: %d deltas", record.output_tokens)
+        record.emit(clock)

@@ -1,0 +1,174 @@
+"""The model boundary: the `ModelStream` protocol and its Bedrock implementation (Converse or InvokeModel)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from bedrock_handler import invoke_chunks, invoke_formats
+from bedrock_handler.config import HandlerConfig
+from bedrock_handler.errors import ModelStreamError, stream_error, upstream_error
+from bedrock_handler.request import ChatRequest
+
+
+@dataclass(frozen=True, slots=True)
+class TextDelta:
+    """A piece of generated text."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class StreamEnd:
+    """The model finished: why, and the token counts it reported."""
+
+    stop_reason: str
+    input_tokens: int
+    output_tokens: int
+
+
+ModelEvent = TextDelta | StreamEnd
+
+
+class OpenStream(Protocol):
+    """A started model stream: text deltas, then one `StreamEnd`; iteration raises `ModelStreamError`."""
+
+    def __iter__(self) -> Iterator[ModelEvent]: ...
+
+    def close(self) -> None:
+        """Release the connection (also when abandoning the stream early)."""
+
+
+class ModelStream(Protocol):
+    """Starts a model stream. The call itself fails with `UpstreamError` before any event exists."""
+
+    def stream(self, request: ChatRequest) -> OpenStream: ...
+
+
+def create_bedrock_client(config: HandlerConfig) -> Any:
+    """The bedrock-runtime client, built once at init. The endpoint comes from botocore's own lookup, so
+    AWS_ENDPOINT_URL_BEDROCK_RUNTIME points it at the stand-in with no code path of ours."""
+    botocore_config = Config(
+        region_name=config.region,
+        connect_timeout=config.connect_timeout_s,
+        read_timeout=config.read_timeout_s,
+        retries={"mode": "standard", "max_attempts": config.max_attempts},
+        tcp_keepalive=True,
+    )
+    return boto3.session.Session().client("bedrock-runtime", config=botocore_config)
+
+
+class BedrockModelStream:
+    """`ModelStream` over a boto3 bedrock-runtime client, choosing ConverseStream or InvokeModel per model."""
+
+    def __init__(self, *, client: Any, config: HandlerConfig) -> None:
+        self._client = client
+        self._config = config
+
+    def stream(self, request: ChatRequest) -> OpenStream:
+        """Make the pre-stream call (errors become `UpstreamError`) and return the event iterator."""
+        try:
+            if self._config.uses_invoke(request.model_id):
+                family = invoke_formats.model_family(request.model_id)
+                response = self._client.invoke_model_with_response_stream(
+                    modelId=request.model_id,
+                    body=json.dumps(invoke_formats.request_body(family, request)).encode("utf-8"),
+                    contentType="application/json",
+                    accept="application/json",
+                )
+                return _InvokeEvents(response["body"], family=family)
+            response = self._client.converse_stream(**converse_arguments(request))
+            return _ConverseEvents(response["stream"])
+        except (ClientError, BotoCoreError) as exc:
+            raise upstream_error(exc) from exc
+
+
+def converse_arguments(request: ChatRequest) -> dict[str, Any]:
+    """The keyword arguments of `converse_stream` for a request."""
+    inference: dict[str, Any] = {"maxTokens": request.max_tokens}
+    if request.temperature is not None:
+        inference["temperature"] = request.temperature
+    if request.top_p is not None:
+        inference["topP"] = request.top_p
+    if request.stop_sequences:
+        inference["stopSequences"] = list(request.stop_sequences)
+    arguments: dict[str, Any] = {
+        "modelId": request.model_id,
+        "messages": [{"role": m.role, "content": [{"text": m.text}]} for m in request.messages],
+        "inferenceConfig": inference,
+    }
+    if request.system:
+        arguments["system"] = [{"text": request.system}]
+    return arguments
+
+
+class _BotoEvents:
+    """Shared iteration: translate boto3 stream events, map failures, detect a stream cut short."""
+
+    def __init__(self, events: Any) -> None:
+        self._events = events
+
+    def __iter__(self) -> Iterator[ModelEvent]:
+        try:
+            yield from self._translate(self._events)
+        except ModelStreamError:
+            raise
+        except Exception as exc:  # after the stream started, any failure is reported in-band
+            raise stream_error(exc) from exc
+
+    def _translate(self, events: Iterable[Mapping[str, Any]]) -> Iterator[ModelEvent]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        self._events.close()
+
+
+def _incomplete() -> ModelStreamError:
+    return ModelStreamError(
+        "Bedrock stream ended before the model finished", error_type="bedrock_stream_incomplete"
+    )
+
+
+class _ConverseEvents(_BotoEvents):
+    def _translate(self, events: Iterable[Mapping[str, Any]]) -> Iterator[ModelEvent]:
+        stop_reason: str | None = None
+        usage: Mapping[str, Any] = {}
+        for event in events:
+            if "contentBlockDelta" in event:
+                text = event["contentBlockDelta"].get("delta", {}).get("text")
+                if text:
+                    yield TextDelta(text)
+            elif "messageStop" in event:
+                stop_reason = str(event["messageStop"].get("stopReason", "end_turn"))
+            elif "metadata" in event:
+                usage = event["metadata"].get("usage", {})
+        # A frame cut off before a clean end of body is dropped silently by botocore (PROTOCOL.md §6.5).
+        if stop_reason is None or not usage:
+            raise _incomplete()
+        yield StreamEnd(stop_reason, int(usage.get("inputTokens", 0)), int(usage.get("outputTokens", 0)))
+
+
+class _InvokeEvents(_BotoEvents):
+    def __init__(self, events: Any, *, family: str) -> None:
+        super().__init__(events)
+        self._family = family
+
+    def _translate(self, events: Iterable[Mapping[str, Any]]) -> Iterator[ModelEvent]:
+        state = invoke_chunks.ChunkState()
+        for event in events:
+            raw = event.get("chunk", {}).get("bytes")
+            if raw is None:
+                continue
+            chunk = json.loads(raw)
+            text = invoke_chunks.parse_chunk(self._family, chunk, state) if isinstance(chunk, dict) else ""
+            if text:
+                yield TextDelta(text)
+        if state.stop_reason is None:
+            raise _incomplete()
+        yield StreamEnd(state.stop_reason, state.input_tokens, state.output_tokens)

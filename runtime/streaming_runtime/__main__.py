@@ -1,0 +1,68 @@
+"""The process entry point: read the environment, load the handler (or report why not), run the loop."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Mapping, Sequence
+
+from streaming_runtime.client import RuntimeApiClient
+from streaming_runtime.config import RuntimeConfig
+from streaming_runtime.errors import ConfigError, ErrorPayload, RuntimeApiError
+from streaming_runtime.handler_loader import load_handler
+from streaming_runtime.logging_setup import configure_logging
+from streaming_runtime.loop import run
+
+EXIT_OK = 0
+EXIT_INIT_ERROR = 1  # the handler could not be loaded; reported to /runtime/init/error
+EXIT_CONFIG_ERROR = 2  # the environment is unusable (no Runtime API address); nothing could be reported
+EXIT_RUNTIME_API_ERROR = 3  # the Runtime API answered 500 or went away
+
+logger = logging.getLogger("streaming_runtime")
+
+
+def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
+    """Run the runtime; returns the process exit status."""
+    _unbuffer_output()
+    try:
+        config = RuntimeConfig.from_env(os.environ if environ is None else environ, argv=argv or sys.argv)
+        client = RuntimeApiClient(address=config.runtime_api)
+    except (ConfigError, ValueError) as exc:
+        print(f"streaming_runtime: {exc}", file=sys.stderr)
+        return EXIT_CONFIG_ERROR
+    configure_logging(log_format=config.log_format, log_level=config.log_level)
+    try:
+        handler = load_handler(config.handler, task_root=config.task_root)
+    except Exception as exc:
+        return _report_init_error(client, exc)
+    try:
+        run(client, handler, max_invocations=config.max_invocations, config=config)
+    except RuntimeApiError as exc:
+        logger.critical("Stopping: %s", exc)
+        return EXIT_RUNTIME_API_ERROR
+    finally:
+        client.close()
+    return EXIT_OK
+
+
+def _report_init_error(client: RuntimeApiClient, exc: Exception) -> int:
+    payload = ErrorPayload.from_exception(exc)
+    logger.critical("Init failed: %s: %s", payload.error_type, payload.error_message, exc_info=exc)
+    try:
+        client.post_init_error(payload=payload)
+    except RuntimeApiError as api_exc:
+        logger.critical("Could not report the init error: %s", api_exc)
+    return EXIT_INIT_ERROR
+
+
+def _unbuffer_output() -> None:
+    # A handler's print() must reach the log at once even when the interpreter was started without -u.
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(line_buffering=True, write_through=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,134 @@
+"""Handle one invocation: set its context, call the handler, and deliver the result buffered or streamed."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Iterator
+from typing import Any
+
+from streaming_runtime import wire
+from streaming_runtime.async_bridge import AsyncBridge
+from streaming_runtime.client import Invocation, RuntimeApiClient
+from streaming_runtime.config import RuntimeConfig
+from streaming_runtime.context import InvocationContext
+from streaming_runtime.errors import MarshalError, UnmarshalError
+from streaming_runtime.handler_loader import Handler
+from streaming_runtime.logging_setup import current_request_id, current_tenant_id
+from streaming_runtime.response import StreamingResponse
+from streaming_runtime.streamer import report_error, stream_response
+
+logger = logging.getLogger("streaming_runtime")
+
+TRACE_ID_ENV = "_X_AMZN_TRACE_ID"
+CONTENT_TYPE_TEXT = "text/plain; charset=utf-8"
+
+
+def handle_invocation(
+    *,
+    client: RuntimeApiClient,
+    handler: Handler,
+    invocation: Invocation,
+    config: RuntimeConfig,
+    bridge: AsyncBridge,
+) -> None:
+    """Run the handler for one event and report its result or error; only RuntimeApiError escapes."""
+    headers = invocation.headers
+    trace_id = headers.get(wire.HEADER_TRACE_ID.lower())
+    # X-Ray SDKs read the trace id from the environment; a stale one must never leak into the next invoke.
+    if trace_id:
+        os.environ[TRACE_ID_ENV] = trace_id
+    else:
+        os.environ.pop(TRACE_ID_ENV, None)
+    request_token = current_request_id.set(invocation.request_id)
+    tenant_token = current_tenant_id.set(headers.get(wire.HEADER_TENANT_ID.lower()) or None)
+    try:
+        logger.debug("Event for %s: %r", invocation.request_id, invocation.body[:4096])
+        try:
+            context = InvocationContext.from_headers(headers, config)
+            result = handler(_decode_event(invocation.body), context)
+            if hasattr(result, "__await__"):
+                result = bridge.run(result)
+        except Exception as exc:
+            report_error(client=client, invocation=invocation, exc=exc)
+            return
+        _deliver(client=client, invocation=invocation, result=result, config=config, bridge=bridge)
+    finally:
+        os.environ.pop(TRACE_ID_ENV, None)
+        current_tenant_id.reset(tenant_token)
+        current_request_id.reset(request_token)
+
+
+def _deliver(
+    *,
+    client: RuntimeApiClient,
+    invocation: Invocation,
+    result: Any,
+    config: RuntimeConfig,
+    bridge: AsyncBridge,
+) -> None:
+    content_type = wire.CONTENT_TYPE_OCTET_STREAM
+    prelude: bytes | None = None
+    if isinstance(result, StreamingResponse):
+        content_type, prelude, pieces = (
+            wire.CONTENT_TYPE_HTTP_INTEGRATION,
+            result.prelude(),
+            _pieces(result.body, bridge),
+        )
+    elif isinstance(result, bytes | bytearray | memoryview):
+        _post(client, invocation, bytes(result), wire.CONTENT_TYPE_OCTET_STREAM)
+        return
+    elif isinstance(result, str):
+        _post(client, invocation, result.encode("utf-8"), CONTENT_TYPE_TEXT)
+        return
+    elif hasattr(result, "__anext__"):
+        pieces = bridge.iterate(result)
+    elif isinstance(result, Iterator):
+        pieces = result
+    else:
+        try:
+            body = json.dumps(result).encode("utf-8")
+        except (TypeError, ValueError) as exc:
+            report_error(client=client, invocation=invocation, exc=MarshalError(reason=str(exc)))
+            return
+        _post(client, invocation, body, wire.CONTENT_TYPE_JSON)
+        return
+    stream_response(
+        client=client,
+        invocation=invocation,
+        content_type=content_type,
+        prelude=prelude,
+        pieces=pieces,
+        max_bytes=config.max_response_bytes,
+    )
+
+
+def _pieces(body: Any, bridge: AsyncBridge) -> Iterator[Any]:
+    """A plain iterator over a StreamingResponse body, sync or async; a non-iterable fails on first pull."""
+    if hasattr(body, "__aiter__"):
+        return bridge.iterate(body.__aiter__())
+    if isinstance(body, str | bytes):
+        return iter((body,))
+    return _lazy_iter(body)
+
+
+def _lazy_iter(body: Any) -> Iterator[Any]:
+    # iter() inside a generator: a TypeError surfaces when the first piece is pulled, i.e. as /error.
+    yield from body
+
+
+def _post(client: RuntimeApiClient, invocation: Invocation, body: bytes, content_type: str) -> None:
+    client.post_response(
+        request_id=invocation.request_id,
+        body=body,
+        content_type=content_type,
+        invocation_id=invocation.invocation_id,
+    )
+
+
+def _decode_event(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except ValueError as exc:
+        raise UnmarshalError(reason=str(exc)) from None

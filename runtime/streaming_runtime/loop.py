@@ -1,0 +1,43 @@
+"""The invocation loop: GET /next, handle the event, repeat; only a Runtime API failure ends it."""
+
+from __future__ import annotations
+
+import logging
+
+from streaming_runtime.async_bridge import AsyncBridge
+from streaming_runtime.client import RuntimeApiClient
+from streaming_runtime.config import RuntimeConfig
+from streaming_runtime.handler_loader import Handler
+from streaming_runtime.invocation import handle_invocation
+
+logger = logging.getLogger("streaming_runtime")
+
+
+def run(
+    client: RuntimeApiClient,
+    handler: Handler,
+    *,
+    max_invocations: int | None = None,
+    config: RuntimeConfig | None = None,
+) -> int:
+    """Serve invocations until `max_invocations` (forever when None); returns how many were served.
+
+    Handler failures are reported and the loop goes on; a RuntimeApiError (500, API gone) propagates.
+    """
+    settings = config or RuntimeConfig()
+    bridge = AsyncBridge()
+    served = 0
+    try:
+        while max_invocations is None or served < max_invocations:
+            invocation = client.next()
+            served += 1
+            if not invocation.request_id:
+                # Without a request id there is nowhere to report to; Lambda will time the invoke out.
+                logger.error("GET /next answered without %s; skipping the event", "a request id")
+                continue
+            handle_invocation(
+                client=client, handler=handler, invocation=invocation, config=settings, bridge=bridge
+            )
+    finally:
+        bridge.close()
+    return served

@@ -1,0 +1,1 @@
+"""CDK code: the reusable BedrockStreamingFunction construct and the BedrockStreamingStack that deploys it."""

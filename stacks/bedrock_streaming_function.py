@@ -1,0 +1,252 @@
+"""A reusable construct: a container-image Lambda that streams Bedrock output through a Function URL."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import aws_cdk as cdk
+from aws_cdk import aws_ecr_assets as ecr_assets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from .bedrock_arns import INVOKE_STREAM_ACTION, ArnContext, ModelGrant, model_grants
+from .checkov_skips import add_checkov_skips, function_skips, log_group_skips
+from .function_props import PropsToCheck, prop_problems
+
+DEFAULT_RUNTIME_DIRECTORY = Path(__file__).resolve().parent.parent / "runtime"
+DEFAULT_HANDLER = "bedrock_handler.app.handler"
+DEFAULT_TIMEOUT = cdk.Duration.minutes(5)
+DEFAULT_RESERVED_CONCURRENCY = 10
+DEFAULT_MAX_TOKENS_LIMIT = 4096
+
+# Kept out of the image fingerprint so that imports, test runs and editors do not churn the asset hash.
+IMAGE_EXCLUDES = (
+    "**/__pycache__",
+    "**/*.pyc",
+    "**/.pytest_cache",
+    "**/.mypy_cache",
+    "**/.ruff_cache",
+    "**/.hypothesis",
+    "**/tests",
+    "**/.DS_Store",
+)
+_CORS_HEADERS = (
+    "content-type",
+    "accept",
+    "authorization",
+    "x-amz-date",
+    "x-amz-security-token",
+    "x-amz-content-sha256",
+)
+_PLATFORMS = {"arm64": ecr_assets.Platform.LINUX_ARM64, "x86_64": ecr_assets.Platform.LINUX_AMD64}
+
+
+class BedrockStreamingFunction(Construct):
+    """A streaming Bedrock function: image from ``runtime/``, own role and log group, RESPONSE_STREAM URL.
+
+    :param scope: the parent construct.
+    :param construct_id: the construct id.
+    :param model_ids: the allow-list of Bedrock model ids or ARNs (a CDK token is taken to be a full ARN);
+        the first is the default model. Default: none (required).
+    :param runtime_directory: the Docker build context holding the Dockerfile. Default: the ``runtime/``
+        folder beside the ``stacks`` package.
+    :param handler: the handler the image's bootstrap loads (passed as the image CMD).
+        Default: ``bedrock_handler.app.handler``.
+    :param memory_size: memory in MB, 128-10240 (CPU scales with it). Default: 1024.
+    :param timeout: the function timeout, at most 15 minutes. Default: 5 minutes.
+    :param architecture: the instruction set; the image is built for the matching platform.
+        Default: ``Architecture.ARM_64``.
+    :param auth_type: the Function URL auth type; ``NONE`` makes the URL public. Default: ``AWS_IAM``.
+    :param allowed_origins: CORS origins (``https://host[:port]`` or ``*``) allowed to POST to the URL.
+        Default: none (no CORS configuration).
+    :param reserved_concurrent_executions: the concurrency cap (a cost and blast-radius guard), or None
+        for the unreserved account pool. Default: 10.
+    :param provisioned_concurrency: pre-initialised environments; creates alias ``live`` and puts the URL
+        on it. Default: None (no alias, no provisioned concurrency).
+    :param max_tokens_limit: the largest ``maxTokens`` a caller may request. Default: 4096.
+    :param inference_profile_regions: destination Regions per geographic inference profile id, to grant
+        exact foundation-model ARNs instead of a Region wildcard. Default: None (wildcard, conditioned on
+        ``bedrock:InferenceProfileArn``).
+    :param log_retention: how long the function's log group keeps events. Default: one month.
+    :param environment: extra environment variables, also overriding the handler defaults
+        (``DEFAULT_MAX_TOKENS``, ``MAX_REQUEST_BYTES``, ``DEADLINE_MARGIN_MS``). Default: none.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        model_ids: Sequence[str],
+        runtime_directory: str | os.PathLike[str] = DEFAULT_RUNTIME_DIRECTORY,
+        handler: str = DEFAULT_HANDLER,
+        memory_size: int = 1024,
+        timeout: cdk.Duration = DEFAULT_TIMEOUT,
+        architecture: lambda_.Architecture = lambda_.Architecture.ARM_64,
+        auth_type: lambda_.FunctionUrlAuthType = lambda_.FunctionUrlAuthType.AWS_IAM,
+        allowed_origins: Sequence[str] = (),
+        reserved_concurrent_executions: int | None = DEFAULT_RESERVED_CONCURRENCY,
+        provisioned_concurrency: int | None = None,
+        max_tokens_limit: int = DEFAULT_MAX_TOKENS_LIMIT,
+        inference_profile_regions: Mapping[str, Sequence[str]] | None = None,
+        log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
+        environment: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        problems = prop_problems(
+            PropsToCheck(
+                model_ids=model_ids,
+                runtime_directory=Path(runtime_directory),
+                handler=handler,
+                memory_size=memory_size,
+                timeout=timeout,
+                allowed_origins=allowed_origins,
+                reserved_concurrent_executions=reserved_concurrent_executions,
+                provisioned_concurrency=provisioned_concurrency,
+                max_tokens_limit=max_tokens_limit,
+                inference_profile_regions=inference_profile_regions or {},
+                environment=environment or {},
+            )
+        )
+        if problems:
+            raise ValueError(
+                f"invalid BedrockStreamingFunction props for {construct_id!r}:\n- " + "\n- ".join(problems)
+            )
+
+        self.model_ids: tuple[str, ...] = tuple(model_ids)
+        """The configured allow-list, default model first."""
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="Execution role of the Bedrock streaming function (logs + Bedrock stream only)",
+        )
+        """The execution role: no AWS-managed policy, only log writes and Bedrock streaming."""
+        self.log_group = logs.LogGroup(self, "LogGroup", retention=log_retention)
+        """The function's log group (JSON log lines)."""
+        self.log_group.grant_write(self.role)
+        self._grant_models(inference_profile_regions or {})
+
+        self.function = lambda_.DockerImageFunction(
+            self,
+            "Function",
+            description="Streams Amazon Bedrock output through a RESPONSE_STREAM Function URL",
+            code=lambda_.DockerImageCode.from_image_asset(
+                str(runtime_directory),
+                cmd=[handler],
+                platform=_PLATFORMS.get(architecture.name, ecr_assets.Platform.LINUX_ARM64),
+                exclude=list(IMAGE_EXCLUDES),
+            ),
+            architecture=architecture,
+            role=self.role,
+            memory_size=memory_size,
+            timeout=timeout,
+            reserved_concurrent_executions=reserved_concurrent_executions,
+            log_group=self.log_group,
+            logging_format=lambda_.LoggingFormat.JSON,
+            application_log_level_v2=lambda_.ApplicationLogLevel.INFO,
+            system_log_level_v2=lambda_.SystemLogLevel.WARN,
+            environment=self._environment(max_tokens_limit, environment or {}),
+        )
+        """The ``DockerImageFunction``."""
+        self.alias: lambda_.Alias | None = None
+        """Alias ``live`` holding provisioned concurrency and the URL; None without provisioning."""
+        url_target: lambda_.IFunction = self.function
+        if provisioned_concurrency:
+            self.alias = lambda_.Alias(
+                self,
+                "LiveAlias",
+                alias_name="live",
+                version=self.function.current_version,
+                provisioned_concurrent_executions=provisioned_concurrency,
+            )
+            url_target = self.alias
+        self.function_url = url_target.add_function_url(
+            auth_type=auth_type,
+            invoke_mode=lambda_.InvokeMode.RESPONSE_STREAM,
+            cors=_cors(allowed_origins),
+        )
+        """The ``FunctionUrl`` (on alias ``live`` when provisioned concurrency is used)."""
+        self.url: str = self.function_url.url
+        """The HTTPS endpoint, ``https://<id>.lambda-url.<region>.on.aws/``."""
+        public_url = auth_type == lambda_.FunctionUrlAuthType.NONE
+        add_checkov_skips(
+            self.function,
+            function_skips(reserved_concurrency=reserved_concurrent_executions, public_url=public_url),
+        )
+        add_checkov_skips(self.log_group, log_group_skips())
+
+    def grant_invoke_url(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let an IAM principal call the URL: ``lambda:InvokeFunctionUrl`` plus the URL-only
+        ``lambda:InvokeFunction`` that URLs created since October 2025 also require."""
+        return self.function_url.grant_invoke_url(grantee)
+
+    def _grant_models(self, inference_profile_regions: Mapping[str, Sequence[str]]) -> None:
+        stack = cdk.Stack.of(self)
+        arns = ArnContext(partition=stack.partition, region=stack.region, account=stack.account)
+        for model_id in self.model_ids:
+            # A token (e.g. an application inference profile's ARN attribute) is used as a full ARN.
+            grants = (
+                [ModelGrant(resources=(model_id,))]
+                if cdk.Token.is_unresolved(model_id)
+                else model_grants(
+                    model_id, arns=arns, destination_regions=inference_profile_regions.get(model_id)
+                )
+            )
+            for grant in grants:
+                self.role.add_to_principal_policy(
+                    iam.PolicyStatement(
+                        actions=[INVOKE_STREAM_ACTION],
+                        resources=list(grant.resources),
+                        conditions=dict(grant.conditions) if grant.conditions else None,
+                    )
+                )
+                if grant.region_wildcard:
+                    self._acknowledge_region_wildcard(model_id, grant.resources[0])
+
+    def _acknowledge_region_wildcard(self, model_id: str, resource: str) -> None:
+        # cdk-nag names a finding by the resource with the partition token rendered as <AWS::Partition>.
+        partition = cdk.Stack.of(self).partition
+        if cdk.Token.is_unresolved(partition):
+            resource = resource.replace(partition, "<AWS::Partition>")
+        policy = self.role.node.find_child("DefaultPolicy")
+        cdk.Validations.of(policy).acknowledge(
+            cdk.Acknowledgment(
+                id=f"AwsSolutions-IAM5[Resource::{resource}]",
+                reason=(
+                    f"{model_id} is a cross-Region inference profile whose destination "
+                    "Regions are not pinned (inference_profile_regions): the foundation-model "
+                    "ARN needs a Region wildcard, and the bedrock:InferenceProfileArn "
+                    "condition limits it to calls routed through that one profile."
+                ),
+            )
+        )
+
+    def _environment(self, max_tokens_limit: int, extra: Mapping[str, str]) -> dict[str, str]:
+        defaults = {
+            "DEFAULT_MAX_TOKENS": str(min(1024, max_tokens_limit)),
+            "MAX_REQUEST_BYTES": str(256 * 1024),
+            # Leaves time to send the error event and trailers before Lambda kills the invocation.
+            "DEADLINE_MARGIN_MS": "2000",
+        }
+        return {
+            **defaults,
+            **extra,
+            "MODEL_IDS": ",".join(self.model_ids),
+            "MAX_TOKENS_LIMIT": str(max_tokens_limit),
+        }
+
+
+def _cors(allowed_origins: Sequence[str]) -> lambda_.FunctionUrlCorsOptions | None:
+    if not allowed_origins:
+        return None
+    return lambda_.FunctionUrlCorsOptions(
+        allowed_origins=list(allowed_origins),
+        allowed_methods=[lambda_.HttpMethod.POST],
+        allowed_headers=list(_CORS_HEADERS),
+        max_age=cdk.Duration.minutes(10),
+    )

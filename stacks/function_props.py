@@ -1,0 +1,160 @@
+"""Validate BedrockStreamingFunction props up front, collecting every problem instead of stopping at one."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import aws_cdk as cdk
+
+from .bedrock_arns import model_id_problems, profile_region_problems
+
+MIN_MEMORY_MB, MAX_MEMORY_MB = 128, 10240
+MAX_TIMEOUT_SECONDS = 15 * 60
+
+_HANDLER = re.compile(r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+$")
+# A CORS origin is scheme://host[:port] with no path, query or trailing slash, or the wildcard "*".
+_ORIGIN = re.compile(r"^https?://(?:\*\.)?[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::\d{1,5})?$")
+_ENV_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+# Lambda rejects these (it sets them itself); MODEL_IDS / MAX_TOKENS_LIMIT must follow the props,
+# because the IAM policy is derived from the same values.
+_RESERVED_ENV = frozenset(
+    {
+        "_HANDLER",
+        "_X_AMZN_TRACE_ID",
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+        "AWS_EXECUTION_ENV",
+        "AWS_LAMBDA_FUNCTION_NAME",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+        "AWS_LAMBDA_FUNCTION_VERSION",
+        "AWS_LAMBDA_INITIALIZATION_TYPE",
+        "AWS_LAMBDA_LOG_GROUP_NAME",
+        "AWS_LAMBDA_LOG_STREAM_NAME",
+        "AWS_ACCESS_KEY",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_LAMBDA_RUNTIME_API",
+        "LAMBDA_TASK_ROOT",
+        "LAMBDA_RUNTIME_DIR",
+    }
+)
+_PROP_OWNED_ENV = frozenset({"MODEL_IDS", "MAX_TOKENS_LIMIT"})
+
+
+@dataclass(frozen=True, kw_only=True)
+class PropsToCheck:
+    """The construct's inputs, as validated before any resource is created."""
+
+    model_ids: Sequence[str]
+    runtime_directory: Path
+    handler: str
+    memory_size: int
+    timeout: cdk.Duration
+    allowed_origins: Sequence[str]
+    reserved_concurrent_executions: int | None
+    provisioned_concurrency: int | None
+    max_tokens_limit: int
+    inference_profile_regions: Mapping[str, Sequence[str]]
+    environment: Mapping[str, str]
+
+
+def prop_problems(props: PropsToCheck) -> list[str]:
+    """Every problem with the props, in a stable order; unresolved CDK tokens are not judged."""
+    return [
+        *_model_problems(props),
+        *_runtime_problems(props),
+        *_size_problems(props),
+        *_concurrency_problems(props),
+        *_origin_problems(props.allowed_origins),
+        *_environment_problems(props.environment),
+    ]
+
+
+def _literal(value: object) -> bool:
+    return not cdk.Token.is_unresolved(value)
+
+
+def _model_problems(props: PropsToCheck) -> list[str]:
+    if isinstance(props.model_ids, str):
+        return ["model_ids must be a list of model ids, not one string"]
+    literal_ids = [model_id for model_id in props.model_ids if _literal(model_id)]
+    problems = model_id_problems(literal_ids) if literal_ids or not props.model_ids else []
+    problems.extend(
+        f"model id {model_id!r} must not contain ',' or whitespace (MODEL_IDS is comma-separated)"
+        for model_id in literal_ids
+        if model_id.strip() and ("," in model_id or any(c.isspace() for c in model_id))
+    )
+    problems.extend(profile_region_problems(props.inference_profile_regions, model_ids=literal_ids))
+    return problems
+
+
+def _runtime_problems(props: PropsToCheck) -> list[str]:
+    problems = []
+    if not props.runtime_directory.is_dir():
+        problems.append(f"runtime_directory {str(props.runtime_directory)!r} is not a directory")
+    elif not (props.runtime_directory / "Dockerfile").is_file():
+        problems.append(f"runtime_directory {str(props.runtime_directory)!r} has no Dockerfile")
+    if _literal(props.handler) and not _HANDLER.match(props.handler):
+        problems.append(f"handler {props.handler!r} must look like 'package.module.function'")
+    return problems
+
+
+def _size_problems(props: PropsToCheck) -> list[str]:
+    problems = []
+    if _literal(props.memory_size) and not MIN_MEMORY_MB <= props.memory_size <= MAX_MEMORY_MB:
+        problems.append(f"memory_size {props.memory_size} MB is outside {MIN_MEMORY_MB}-{MAX_MEMORY_MB} MB")
+    if not props.timeout.is_unresolved():
+        seconds = props.timeout.to_seconds()
+        if not 1 <= seconds <= MAX_TIMEOUT_SECONDS:
+            problems.append(f"timeout {seconds:g} s is outside 1 s - 15 minutes")
+    if _literal(props.max_tokens_limit) and props.max_tokens_limit < 1:
+        problems.append(f"max_tokens_limit {props.max_tokens_limit} must be at least 1")
+    return problems
+
+
+def _concurrency_problems(props: PropsToCheck) -> list[str]:
+    reserved, provisioned = props.reserved_concurrent_executions, props.provisioned_concurrency
+    problems = []
+    if reserved is not None and _literal(reserved) and reserved < 1:
+        problems.append(
+            f"reserved_concurrent_executions {reserved} must be at least 1 (or None for no reservation)"
+        )
+    if provisioned is not None and _literal(provisioned) and provisioned < 1:
+        problems.append(f"provisioned_concurrency {provisioned} must be at least 1 (or None)")
+    if (
+        reserved is not None
+        and provisioned is not None
+        and _literal(reserved)
+        and _literal(provisioned)
+        and provisioned > reserved
+    ):
+        problems.append(
+            f"provisioned_concurrency {provisioned} exceeds reserved_concurrent_executions {reserved}"
+        )
+    return problems
+
+
+def _origin_problems(allowed_origins: Sequence[str]) -> list[str]:
+    if isinstance(allowed_origins, str):
+        return ["allowed_origins must be a list of origins, not one string"]
+    return [
+        f"allowed origin {origin!r} is not an origin (scheme://host[:port], no path, or '*')"
+        for origin in allowed_origins
+        if _literal(origin) and origin != "*" and not _ORIGIN.match(origin)
+    ]
+
+
+def _environment_problems(environment: Mapping[str, str]) -> list[str]:
+    problems = []
+    for name in environment:
+        if not _ENV_NAME.match(name):
+            problems.append(f"environment variable name {name!r} is not a valid name")
+        elif name in _RESERVED_ENV:
+            problems.append(f"environment variable {name} is reserved by Lambda")
+        elif name in _PROP_OWNED_ENV:
+            problems.append(f"environment variable {name} is set from its prop; pass it there instead")
+    return problems

@@ -1,0 +1,65 @@
+"""Shared fixtures for the CDK tests: one synthesized default app per session, and template helpers."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+RUNTIME_DIR = REPO_ROOT / "runtime"
+CDK_CONTEXT: dict[str, Any] = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
+ASSET_HASH = re.compile(r"[0-9a-f]{64}")
+
+
+@dataclass(frozen=True)
+class SynthesizedApp:
+    """The default app (cdk.json context, cdk-nag registered) and where its cloud assembly was written."""
+
+    app: Any
+    stack: Any
+    outdir: Path
+
+    @property
+    def template_path(self) -> Path:
+        return self.outdir / f"{self.stack.stack_name}.template.json"
+
+    def template(self) -> dict[str, Any]:
+        template: dict[str, Any] = json.loads(self.template_path.read_text())
+        return template
+
+
+@pytest.fixture(scope="session")
+def synthesized_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SynthesizedApp]:
+    """Synthesize app.py's app once (jsii start-up dominates) into a temporary cloud assembly."""
+    if not (RUNTIME_DIR / "Dockerfile").is_file():
+        pytest.skip("runtime/Dockerfile does not exist yet")
+    import app as app_module
+
+    outdir = tmp_path_factory.mktemp("cdk.out")
+    app, stack = app_module.build_app(context=CDK_CONTEXT, outdir=str(outdir))
+    app.synth()
+    yield SynthesizedApp(app=app, stack=stack, outdir=outdir)
+
+
+def resources_of_type(template: Mapping[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in template["Resources"].items() if v["Type"] == resource_type}
+
+
+def policy_statements(template: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Every statement of every identity policy in the template."""
+    return [
+        statement
+        for policy in resources_of_type(template, "AWS::IAM::Policy").values()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+
+def normalise_asset_hashes(value: Any) -> Any:
+    """Replace every 64-hex asset digest (S3 keys, image tags, asset-path metadata) with a placeholder."""
+    return json.loads(ASSET_HASH.sub("<ASSET_HASH>", json.dumps(value)))

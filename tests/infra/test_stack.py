@@ -1,0 +1,77 @@
+"""BedrockStreamingStack: settings read from CDK context, and the outputs a user pastes after deploy."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_lambda as lambda_
+
+from stacks.bedrock_streaming_stack import ContextError, StackSettings
+from tests.infra.conftest import CDK_CONTEXT, SynthesizedApp
+
+
+def _settings(context: dict[str, Any]) -> StackSettings:
+    return StackSettings.from_context(cdk.App(context=context).node)
+
+
+def test_cdk_json_defaults_are_secure() -> None:
+    settings = _settings(CDK_CONTEXT)
+    assert settings.auth_type == lambda_.FunctionUrlAuthType.AWS_IAM
+    assert settings.allowed_origins == ()
+    assert settings.reserved_concurrency == 10
+    assert len(settings.model_ids) == 2
+    assert CDK_CONTEXT["notices"] is False
+    assert CDK_CONTEXT["cli-telemetry"] is False
+
+
+@pytest.mark.parametrize(
+    ("context", "expected"),
+    [
+        ({"modelIds": "a.b, c.d"}, {"model_ids": ("a.b", "c.d")}),
+        (
+            {"modelIds": ["a.b"], "authType": "none", "allowedOrigins": "http://localhost:3000"},
+            {"auth_type": lambda_.FunctionUrlAuthType.NONE, "allowed_origins": ("http://localhost:3000",)},
+        ),
+        ({"modelIds": ["a.b"], "reservedConcurrency": "none"}, {"reserved_concurrency": None}),
+        ({"modelIds": ["a.b"], "reservedConcurrency": "25"}, {"reserved_concurrency": 25}),
+        (
+            {"modelIds": ["a.b"]},
+            {"reserved_concurrency": 10, "auth_type": lambda_.FunctionUrlAuthType.AWS_IAM},
+        ),
+    ],
+)
+def test_context_values_from_cdk_json_or_command_line(
+    context: dict[str, Any], expected: dict[str, Any]
+) -> None:
+    settings = _settings(context)
+    assert {key: getattr(settings, key) for key in expected} == expected
+
+
+@pytest.mark.parametrize(
+    ("context", "message"),
+    [
+        ({"modelIds": ["a.b"], "authType": "PUBLIC"}, "authType must be AWS_IAM or NONE"),
+        ({"modelIds": [1, 2]}, "modelIds must be a list of strings"),
+        ({"modelIds": ["a.b"], "reservedConcurrency": "ten"}, "reservedConcurrency must be an integer"),
+        ({"modelIds": ["a.b"], "reservedConcurrency": True}, "reservedConcurrency must be an integer"),
+    ],
+)
+def test_bad_context_raises_context_error(context: dict[str, Any], message: str) -> None:
+    with pytest.raises(ContextError, match=message):
+        _settings(context)
+
+
+def test_outputs_url_name_models_and_a_client_command(synthesized_app: SynthesizedApp) -> None:
+    template = synthesized_app.template()
+    outputs = template["Outputs"]
+    url_id = next(k for k, v in template["Resources"].items() if v["Type"] == "AWS::Lambda::Url")
+    function_id = next(k for k, v in template["Resources"].items() if v["Type"] == "AWS::Lambda::Function")
+    url = {"Fn::GetAtt": [url_id, "FunctionUrl"]}
+    assert outputs["FunctionUrl"]["Value"] == url
+    assert outputs["FunctionName"]["Value"] == {"Ref": function_id}
+    assert outputs["ModelIds"]["Value"] == ",".join(CDK_CONTEXT["modelIds"])
+    assert outputs["StreamClientCommand"]["Value"] == {
+        "Fn::Join": ["", ["python -m stream_client ", url, ' "Hello"']]
+    }
