@@ -13,7 +13,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := 1
 export PYTHONPATH := $(CURDIR):$(CURDIR)/runtime
 
-.PHONY: help setup test lint bench demo local synth deploy fuzz clean
+.PHONY: help setup test-tools test lint bench demo local synth deploy clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -45,7 +45,7 @@ lint: setup $(CHECKOV_VENV)/.installed  ## ruff, mypy, hadolint, cfn-lint and ch
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/hadolint runtime/Dockerfile
-	$(PY) app.py >/dev/null
+	$(CDK) synth --quiet
 	$(VENV)/bin/cfn-lint cdk.out/*.template.json --ignore-checks W3005
 	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download -f cdk.out/BedrockStreamingStack.template.json -f runtime/Dockerfile
 

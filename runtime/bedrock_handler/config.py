@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-# A default that works in us-* regions with on-demand access; deployments set MODEL_IDS explicitly.
-DEFAULT_MODEL_ID = "us.anthropic.claude-3-5-haiku-20241022-v1:0"
+# The same defaults as the stack's cdk.json (deployments set MODEL_IDS explicitly): a current Claude
+# through the US cross-Region profile, and an on-demand foundation model.
+DEFAULT_MODEL_IDS = ("us.anthropic.claude-haiku-4-5-20251001-v1:0", "amazon.nova-lite-v1:0")
 BEDROCK_APIS = ("converse", "invoke")
 
 
@@ -21,9 +22,9 @@ class HandlerConfig:
     :param model_ids: allow-list of model ids; the first is the default. Env MODEL_IDS (comma-separated).
     :param max_tokens_limit: largest `maxTokens` a request may ask for. Env MAX_TOKENS_LIMIT, default 4096.
     :param default_max_tokens: `maxTokens` when a request gives none. Env DEFAULT_MAX_TOKENS, default 1024.
-    :param max_request_bytes: largest decoded request body. Env MAX_REQUEST_BYTES, default 1048576.
+    :param max_request_bytes: largest decoded request body. Env MAX_REQUEST_BYTES, default 262144.
     :param deadline_margin_ms: stop generating when less time than this is left. Env DEADLINE_MARGIN_MS,
-        default 3000.
+        default 2000.
     :param bedrock_api: `converse` (ConverseStream) or `invoke` (InvokeModelWithResponseStream) for every
         model. Env BEDROCK_API, default converse.
     :param invoke_model_ids: models that use InvokeModelWithResponseStream even when bedrock_api is
@@ -39,8 +40,8 @@ class HandlerConfig:
     region: str
     max_tokens_limit: int = 4096
     default_max_tokens: int = 1024
-    max_request_bytes: int = 1_048_576
-    deadline_margin_ms: int = 3000
+    max_request_bytes: int = 262_144
+    deadline_margin_ms: int = 2000
     bedrock_api: str = "converse"
     invoke_model_ids: frozenset[str] = frozenset()
     connect_timeout_s: float = 5.0
@@ -61,15 +62,15 @@ class HandlerConfig:
         """Build and validate the configuration; every problem is reported in one ConfigError."""
         problems: list[str] = []
         reader = _Reader(environ, problems)
-        model_ids = reader.id_list("MODEL_IDS") or (DEFAULT_MODEL_ID,)
+        model_ids = reader.id_list("MODEL_IDS") or DEFAULT_MODEL_IDS
         invoke_ids = frozenset(reader.id_list("INVOKE_MODEL_IDS"))
         config = cls(
             model_ids=model_ids,
             region=environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or "",
             max_tokens_limit=reader.integer("MAX_TOKENS_LIMIT", 4096, minimum=1),
             default_max_tokens=reader.integer("DEFAULT_MAX_TOKENS", 1024, minimum=1),
-            max_request_bytes=reader.integer("MAX_REQUEST_BYTES", 1_048_576, minimum=1),
-            deadline_margin_ms=reader.integer("DEADLINE_MARGIN_MS", 3000, minimum=0),
+            max_request_bytes=reader.integer("MAX_REQUEST_BYTES", 262_144, minimum=1),
+            deadline_margin_ms=reader.integer("DEADLINE_MARGIN_MS", 2000, minimum=0),
             bedrock_api=environ.get("BEDROCK_API", "converse").strip().lower() or "converse",
             invoke_model_ids=invoke_ids,
             connect_timeout_s=reader.number("BEDROCK_CONNECT_TIMEOUT_S", 5.0),

@@ -209,11 +209,11 @@ def test_request_bodies_per_family() -> None:
 
 def test_config_defaults() -> None:
     config = HandlerConfig.from_env({"AWS_DEFAULT_REGION": "eu-west-1"})
-    assert config.model_ids == ("us.anthropic.claude-3-5-haiku-20241022-v1:0",)
+    assert config.model_ids == ("us.anthropic.claude-haiku-4-5-20251001-v1:0", "amazon.nova-lite-v1:0")
     assert (config.region, config.max_tokens_limit, config.default_max_tokens) == ("eu-west-1", 4096, 1024)
     assert (config.max_request_bytes, config.deadline_margin_ms, config.bedrock_api) == (
-        1_048_576,
-        3000,
+        262_144,
+        2000,
         "converse",
     )
     assert not config.uses_invoke(config.default_model_id)
