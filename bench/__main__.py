@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import time
 from pathlib import Path
 
-from bench.results import Section, render, write_results
+from bench.results import Section, load_average, render, write_results
 
 # Each module exposes `run(*, quick: bool) -> list[Section]`; other benchmark modules are added here.
-MODULES = ["bench.runtime_bench"]
+MODULES = ["bench.runtime_bench", "bench.emulator_relay_bench", "bench.demo_bench"]
 RESULTS_PATH = Path(__file__).with_name("RESULTS.md")
 
 
@@ -24,11 +25,19 @@ def main(argv: list[str] | None = None) -> int:
     if not modules:
         parser.error(f"--only matched none of {', '.join(MODULES)}")
     sections: list[Section] = []
+    load_before = load_average()
+    durations: list[str] = []
     for name in modules:
         print(f"running {name} ...", file=sys.stderr, flush=True)
+        started = time.monotonic()
         sections.extend(importlib.import_module(name).run(quick=args.quick))
-    write_results(sections, args.output)
-    print(render(sections))
+        durations.append(f"{name.rsplit('.', 1)[-1]} {time.monotonic() - started:.0f} s")
+    run_notes = [
+        f"Run: {'--quick (fewer repetitions, a smoke run)' if args.quick else 'full'}; "
+        f"{', '.join(durations)}; load average (1/5/15 min) {load_before} before, {load_average()} after.",
+    ]
+    write_results(sections, args.output, run_notes=run_notes)
+    print(render(sections, run_notes=run_notes))
     failed = [row.metric for section in sections for row in section.rows if row.passed is False]
     if failed:
         print(f"targets missed: {', '.join(failed)}", file=sys.stderr)

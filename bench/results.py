@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import platform
+import statistics
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -10,8 +12,30 @@ from pathlib import Path
 
 
 @dataclass(frozen=True, slots=True)
+class Spread:
+    """Repeated measurements summarised: the median and the range around it."""
+
+    median: float
+    low: float
+    high: float
+    count: int
+
+    @classmethod
+    def of(cls, values: Sequence[float], *, scale: float = 1.0) -> Spread:
+        """Median, min and max of `values` (each multiplied by `scale`, e.g. 1000 for s -> ms)."""
+        if not values:
+            raise ValueError("no samples to summarise")
+        scaled = [value * scale for value in values]
+        return cls(statistics.median(scaled), min(scaled), max(scaled), len(scaled))
+
+
+@dataclass(frozen=True, slots=True)
 class Row:
-    """One measured metric: ours vs the baseline, the ratio and the target it must meet."""
+    """One measured metric: ours vs the baseline, the ratio and the target it must meet.
+
+    `ours_range`/`baseline_range` are the (min, max) of the samples the median came from, when the
+    figure is a median; build such rows with `Row.of`.
+    """
 
     metric: str
     ours: float
@@ -19,10 +43,35 @@ class Row:
     unit: str
     target: str = ""
     passed: bool | None = None
+    ours_range: tuple[float, float] | None = None
+    baseline_range: tuple[float, float] | None = None
+
+    @classmethod
+    def of(
+        cls,
+        metric: str,
+        ours: Spread,
+        baseline: Spread | None,
+        unit: str,
+        *,
+        target: str = "",
+        passed: bool | None = None,
+    ) -> Row:
+        """A row of medians with their min-max ranges."""
+        return cls(
+            metric=metric,
+            ours=ours.median,
+            baseline=None if baseline is None else baseline.median,
+            unit=unit,
+            target=target,
+            passed=passed,
+            ours_range=(ours.low, ours.high),
+            baseline_range=None if baseline is None else (baseline.low, baseline.high),
+        )
 
     @property
     def ratio(self) -> float | None:
-        """ours / baseline, when there is a baseline."""
+        """ours / baseline (of the medians), when there is a baseline."""
         if self.baseline is None or self.baseline == 0:
             return None
         return self.ours / self.baseline
@@ -42,16 +91,72 @@ def _number(value: float | None, unit: str) -> str:
         return "-"
     if unit in ("chunks", "invocations", "count"):
         return f"{value:,.0f}"
-    return f"{value:,.2f}" if abs(value) < 100 else f"{value:,.1f}"
+    if abs(value) < 1:
+        return f"{value:.3f}"
+    if abs(value) < 10:
+        return f"{value:,.2f}"
+    return f"{value:,.1f}" if abs(value) < 1000 else f"{value:,.0f}"
 
 
-def render(sections: Sequence[Section]) -> str:
+def _cell(value: float | None, spread: tuple[float, float] | None, unit: str) -> str:
+    text = _number(value, unit)
+    if spread is not None:
+        text += f" ({_number(spread[0], unit)}–{_number(spread[1], unit)})"
+    return text
+
+
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError:
+        return ""
+
+
+def machine_description() -> str:
+    """CPU model and count, memory, OS, Python: what the absolute figures depend on."""
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in _read("/proc/cpuinfo").splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor() or platform.machine(),
+    )
+    mem_kib = next(
+        (
+            int(line.split()[1])
+            for line in _read("/proc/meminfo").splitlines()
+            if line.startswith("MemTotal:")
+        ),
+        0,
+    )
+    memory = f", {mem_kib / 1024 / 1024:.1f} GiB RAM" if mem_kib else ""
+    return (
+        f"{cpu}, {os.cpu_count()} logical CPUs{memory}; {platform.system()} {platform.release()} "
+        f"({platform.machine()}); Python {platform.python_version()}"
+    )
+
+
+def load_average() -> str:
+    """The 1/5/15-minute load averages (other work on a shared machine skews absolute times)."""
+    try:
+        return "/".join(f"{value:.2f}" for value in os.getloadavg())
+    except OSError:
+        return "unknown"
+
+
+def render(sections: Sequence[Section], *, run_notes: Sequence[str] = ()) -> str:
     """The whole RESULTS.md text."""
     lines = [
         "# Benchmark results",
         "",
-        f"Written by `python -m bench` on {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}, "
-        f"Python {platform.python_version()}, {platform.machine()}. Medians unless stated otherwise.",
+        f"Written by `python -m bench` on {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}.",
+        "",
+        f"- Machine: {machine_description()}.",
+        *[f"- {note}" for note in run_notes],
+        "- Cells read `median (min–max)` over the repeated samples; a ratio is ours / baseline of the "
+        "medians, both measured side by side in the same run. Absolute times vary with the machine's "
+        "load; compare ratios.",
         "",
     ]
     for section in sections:
@@ -63,9 +168,10 @@ def render(sections: Sequence[Section]) -> str:
         for row in section.rows:
             ratio = "-" if row.ratio is None else f"{row.ratio:.2f}"
             met = {True: "yes", False: "**no**", None: "-"}[row.passed]
+            ours = _cell(row.ours, row.ours_range, row.unit)
+            baseline = _cell(row.baseline, row.baseline_range, row.unit)
             lines.append(
-                f"| {row.metric} | {_number(row.ours, row.unit)} | {_number(row.baseline, row.unit)} | "
-                f"{row.unit} | {ratio} | {row.target} | {met} |"
+                f"| {row.metric} | {ours} | {baseline} | {row.unit} | {ratio} | {row.target} | {met} |"
             )
         lines.append("")
         lines += [f"- {note}" for note in section.notes]
@@ -73,6 +179,6 @@ def render(sections: Sequence[Section]) -> str:
     return "\n".join(lines)
 
 
-def write_results(sections: Sequence[Section], path: Path) -> None:
+def write_results(sections: Sequence[Section], path: Path, *, run_notes: Sequence[str] = ()) -> None:
     """Write the rendered table to `path`."""
-    path.write_text(render(sections), encoding="utf-8")
+    path.write_text(render(sections, run_notes=run_notes), encoding="utf-8")

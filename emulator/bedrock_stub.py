@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 from urllib.parse import unquote
@@ -17,6 +15,7 @@ from urllib.parse import unquote
 from streaming_runtime import wire
 
 from emulator import eventstream, stub_payloads
+from emulator.http_base import EmulatorHTTPServer, NoDelayHandler
 from emulator.stub_frames import StubError, converse_cap, converse_frames, invoke_frames, plan_reply
 from emulator.stub_replies import (
     Directives,
@@ -39,10 +38,7 @@ class StubRequest:
     headers: dict[str, str]
 
 
-class _StubServer(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-
+class _StubServer(EmulatorHTTPServer):
     def __init__(self, address: tuple[str, int]) -> None:
         super().__init__(address, _StubHandler)
         self.stopping = threading.Event()
@@ -50,28 +46,21 @@ class _StubServer(ThreadingHTTPServer):
         self.requests_lock = threading.Lock()
 
 
-class _StubHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _StubHandler(NoDelayHandler):
+    # NoDelayHandler: small frames must leave at once instead of waiting for a delayed ACK (TOOLCHAIN.md).
     server: _StubServer
+    server_version = "BedrockStandIn/1.0"
     error_content_type = "application/json"
     error_message_format = '{"message": "%(message)s"}'
 
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: the stand-in runs inside tests and the emulator, whose logs should hold no prompts."""
-
-    def setup(self) -> None:
-        super().setup()
-        # Small frames must leave at once instead of waiting for a delayed ACK (TOOLCHAIN.md).
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def do_POST(self) -> None:
+    def do_POST(self) -> None:  # noqa: N802 - http.server naming
         try:
             operation, model_id, body = self._read_request()
             self._serve(operation, model_id, body)
         except StubError as exc:
             self._send_error(exc.status, exc.code, exc.message)
 
-    def do_GET(self) -> None:
+    def do_GET(self) -> None:  # noqa: N802 - http.server naming
         self._send_error(400, "ValidationException", f"unsupported path {self.path!r}")
 
     def _read_request(self) -> tuple[str, str, dict[str, Any]]:
@@ -182,16 +171,13 @@ class BedrockStub:
 
     def __init__(self, server: _StubServer, thread: threading.Thread) -> None:
         self._server, self._thread = server, thread
-        host, port = str(server.server_address[0]), int(server.server_address[1])
-        self.url: str = f"http://{host}:{port}"
+        self.url: str = f"http://{server.server_address[0]!s}:{server.port}"
 
     @classmethod
     def start(cls, *, host: str = "127.0.0.1", port: int = 0) -> BedrockStub:
         """Bind (port 0 = ephemeral) and serve in a daemon thread."""
         server = _StubServer((host, port))
-        thread = threading.Thread(target=server.serve_forever, name="bedrock-stub", daemon=True)
-        thread.start()
-        return cls(server, thread)
+        return cls(server, server.serve_in_thread("bedrock-stub"))
 
     @property
     def requests(self) -> list[StubRequest]:

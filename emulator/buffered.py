@@ -57,8 +57,12 @@ def collect(invocation: Invocation) -> Reply:
 
 def _failure_reply(invocation: Invocation, failure: FunctionFailed) -> Reply:
     log.info("[%s] %s: %s", invocation.request_id, failure.error_type, failure.message)
-    body = json.dumps(render.error_document(failure.error_type, failure.message)).encode()
-    return Reply(status=502, body=body)
+    return _error_reply(failure.error_type, failure.message)
+
+
+def _error_reply(error_type: str, message: str) -> Reply:
+    """502, as a Function URL answers when the function's reply cannot be used."""
+    return Reply(status=502, body=render.error_body(error_type, message))
 
 
 def shape_buffered(content_type: str, body: bytes) -> Reply:
@@ -69,10 +73,7 @@ def shape_buffered(content_type: str, body: bytes) -> Reply:
             split = wire.split_prelude(body)
             prelude, rest = split if split is not None else (wire.decode_prelude_json(body), b"")
         except wire.PreludeError as exc:
-            message = f"invalid http-integration-response prelude: {exc}"
-            return Reply(
-                status=502, body=json.dumps(render.error_document("Runtime.InvalidPrelude", message)).encode()
-            )
+            return _error_reply("Runtime.InvalidPrelude", f"invalid http-integration-response prelude: {exc}")
         headers = tuple((k, v) for k, v in prelude.headers.items() if k.lower() != "content-type")
         ctype = next(
             (v for k, v in prelude.headers.items() if k.lower() == "content-type"),
@@ -99,12 +100,7 @@ def _interpret_json(body: bytes, content_type: str) -> Reply:
         data = base64.b64decode(raw_body) if document.get("isBase64Encoded") else raw_body.encode("utf-8")
         status = int(document["statusCode"])
     except (binascii.Error, ValueError, TypeError):
-        return Reply(
-            status=502,
-            body=json.dumps(
-                render.error_document("Runtime.InvalidResponse", "malformed response object")
-            ).encode(),
-        )
+        return _error_reply("Runtime.InvalidResponse", "malformed response object")
     ctype = next((v for k, v in headers.items() if k.lower() == "content-type"), wire.CONTENT_TYPE_JSON)
     rest = tuple((k, v) for k, v in headers.items() if k.lower() != "content-type")
     cookies = tuple(str(c) for c in document.get("cookies") or ())

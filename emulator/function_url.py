@@ -17,7 +17,7 @@ from emulator.buffered import Reply, collect
 from emulator.config import EmulatorConfig
 from emulator.http_base import EmulatorHTTPServer, NoDelayHandler
 from emulator.pool import Pool, ThrottledError
-from emulator.relay import StreamRelay
+from emulator.relay import RESERVED_HEADERS, StreamRelay
 from emulator.sigv4 import AuthError, SignedRequest, verify
 from emulator.supervisor import Credentials
 from emulator.url_event import HttpRequest, build_event
@@ -158,7 +158,7 @@ class FunctionUrlHandler(NoDelayHandler):
     def _send_reply(self, reply: Reply, request_id: str) -> None:
         self.send_response(reply.status)
         for name, value in reply.headers:
-            if name.lower() not in ("content-length", "transfer-encoding", "connection", "set-cookie"):
+            if name.lower() not in RESERVED_HEADERS:
                 self.send_header(name, value)
         for cookie in reply.cookies:
             self.send_header("Set-Cookie", cookie)

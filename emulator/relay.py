@@ -23,7 +23,7 @@ from emulator.invocations import (
 log = logging.getLogger("emulator")
 
 # Hop-by-hop and framing headers the front owns; a function cannot set them.
-_RESERVED_HEADERS = frozenset(
+RESERVED_HEADERS = frozenset(
     {"connection", "content-length", "keep-alive", "transfer-encoding", "set-cookie"}
 )
 # Extra wait beyond the function timeout before the front gives up on a silent sandbox.
@@ -143,7 +143,7 @@ class StreamRelay:
         handler.send_response(status)
         names = set()
         for name, value in headers.items():
-            if name.lower() not in _RESERVED_HEADERS:
+            if name.lower() not in RESERVED_HEADERS:
                 handler.send_header(name, value)
                 names.add(name.lower())
         if "content-type" not in names:

@@ -12,6 +12,15 @@ def error_document(error_type: str, message: str) -> dict[str, Any]:
     return {"error": {"type": error_type, "message": message}}
 
 
+def error_body(error_type: str, message: str) -> bytes:
+    """The Function URL error body as bytes, for replies assembled elsewhere (BUFFERED mode)."""
+    return _encode(error_document(error_type, message))
+
+
+def _encode(document: Any) -> bytes:
+    return json.dumps(document, separators=(",", ":")).encode("utf-8")
+
+
 def send_json(
     handler: BaseHTTPRequestHandler,
     status: int,
@@ -20,7 +29,7 @@ def send_json(
     extra_headers: tuple[tuple[str, str], ...] = (),
 ) -> None:
     """Send a complete JSON reply with Content-Length."""
-    body = json.dumps(document, separators=(",", ":")).encode("utf-8")
+    body = _encode(document)
     handler.send_response(status)
     handler.send_header("Content-Type", "application/json")
     handler.send_header("Content-Length", str(len(body)))

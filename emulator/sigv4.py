@@ -14,6 +14,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import ReadOnlyCredentials
 
 from emulator.supervisor import Credentials
+from emulator.url_event import joined_headers
 
 SERVICE = "lambda"
 MAX_CLOCK_SKEW = timedelta(minutes=5)
@@ -46,7 +47,7 @@ def verify(
     request: SignedRequest, *, region: str, known: Sequence[Credentials], now: datetime | None = None
 ) -> dict[str, object]:
     """Check the signature; returns requestContext.authorizer.iam or raises AuthError."""
-    headers = _lower_headers(request.headers)
+    headers = joined_headers(request.headers)
     authorization = headers.get("authorization")
     if not authorization:
         raise AuthError("MissingAuthenticationTokenException", "Missing Authentication Token")
@@ -151,11 +152,3 @@ def _signature(
     canonical = signer.canonical_request(aws_request)
     string_to_sign = signer.string_to_sign(aws_request, canonical)
     return str(signer.signature(string_to_sign, aws_request))
-
-
-def _lower_headers(pairs: Sequence[tuple[str, str]]) -> dict[str, str]:
-    headers: dict[str, str] = {}
-    for name, value in pairs:
-        key = name.lower()
-        headers[key] = f"{headers[key]},{value}" if key in headers else value
-    return headers

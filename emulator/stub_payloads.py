@@ -5,36 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
+from bedrock_handler import invoke_formats
+
 from emulator.stub_replies import converse_user_text, template_user_text
 
-# Geographic / global inference-profile prefixes in front of a foundation-model id.
-_PROFILE_PREFIXES = ("us-gov.", "global.", "apac.", "us.", "eu.", "jp.", "au.", "ca.")
-
-
-class UnknownFamilyError(ValueError):
-    """A model id whose family the stand-in has no chunk format for."""
-
-
-def model_family(model_id: str) -> str:
-    """The chunk-format family of a model id: anthropic, meta, cohere, cohere-r, titan, nova, mistral."""
-    base = model_id.rsplit("/", 1)[-1]
-    for prefix in _PROFILE_PREFIXES:
-        if base.startswith(prefix):
-            base = base[len(prefix) :]
-            break
-    families = (
-        ("anthropic.", "anthropic"),
-        ("meta.", "meta"),
-        ("cohere.command-r", "cohere-r"),
-        ("cohere.command", "cohere"),
-        ("amazon.titan-text", "titan"),
-        ("amazon.nova", "nova"),
-        ("mistral.", "mistral"),
-    )
-    for prefix, family in families:
-        if base.startswith(prefix):
-            return family
-    raise UnknownFamilyError(f"the stand-in has no InvokeModel format for model {model_id!r}")
+# The handler's own family table, so the stand-in answers every model id in the format the handler parses.
+UnknownFamilyError = invoke_formats.UnknownModelFamilyError
+model_family = invoke_formats.model_family
 
 
 @dataclass(frozen=True, slots=True)

@@ -51,7 +51,7 @@ def build_event(
 ) -> dict[str, Any]:
     """The payload 2.0 event; `iam` is requestContext.authorizer.iam for AWS_IAM URLs."""
     raw_path, _, raw_query = request.target.partition("?")
-    headers = _joined_headers(request.headers)
+    headers = joined_headers(request.headers)
     headers.setdefault("x-forwarded-proto", "http")
     headers.setdefault("x-forwarded-for", request.source_ip)
     headers.setdefault("x-forwarded-port", str(request.server_port))
@@ -103,7 +103,8 @@ def build_event(
     return event
 
 
-def _joined_headers(pairs: Sequence[tuple[str, str]]) -> dict[str, str]:
+def joined_headers(pairs: Sequence[tuple[str, str]]) -> dict[str, str]:
+    """Header names lower-cased, repeated headers joined with commas (as both the event and SigV4 want)."""
     headers: dict[str, str] = {}
     for name, value in pairs:
         key = name.lower()

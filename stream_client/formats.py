@@ -25,7 +25,10 @@ MAX_LINE_BYTES = 1024 * 1024
 
 @dataclass(frozen=True, slots=True)
 class StreamEvent:
-    """One decoded event: `kind` is delta, done, error or an ignored name; `text` is set for deltas."""
+    """One decoded event: `kind` is delta, done, error or an ignored name; `text` is set for deltas.
+
+    Whatever the format, an error event's `data` is `{"type", "message"}`.
+    """
 
     kind: str
     data: Mapping[str, Any] = field(default_factory=dict)
@@ -143,7 +146,13 @@ class NdjsonParser:
         kind = record.get("type")
         if not isinstance(kind, str):
             raise StreamProtocolError("NDJSON line without a string 'type' field")
-        return _event_from(kind, record)
+        if kind != "error":
+            return _event_from(kind, record)
+        # The record's own `type` names the event, so the error's type and message are nested.
+        detail = record.get("error")
+        if not isinstance(detail, dict):
+            raise StreamProtocolError("NDJSON error record without an 'error' object")
+        return _event_from(kind, detail)
 
 
 def _json_object(text: str, *, what: str) -> dict[str, Any]:

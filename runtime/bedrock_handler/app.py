@@ -21,7 +21,7 @@ def _init() -> tuple[HandlerConfig, BedrockModelStream]:
             try:
                 invoke_formats.model_family(model_id)
             except invoke_formats.UnknownModelFamilyError as exc:
-                raise ConfigError(str(exc)) from None
+                raise ConfigError(f"{exc}; use BEDROCK_API=converse for it") from None
     # Built here, before the first /next, so no request pays for the client (~300 ms) and provisioned
     # concurrency pre-warms it.
     return config, BedrockModelStream(client=create_bedrock_client(config), config=config)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
@@ -17,6 +19,7 @@ class HandlerError(Exception):
 
     status = 500
     error_type = "internal_error"
+    headers: ClassVar[tuple[tuple[str, str], ...]] = ()  # response headers the status calls for
 
     def __init__(self, message: str, *, status: int | None = None, error_type: str | None = None) -> None:
         super().__init__(message)
@@ -32,6 +35,14 @@ class RequestError(HandlerError):
 
     status = 400
     error_type = "invalid_request"
+
+
+class MethodNotAllowedError(RequestError):
+    """The request used a method other than POST."""
+
+    status = 405
+    error_type = "method_not_allowed"
+    headers = (("allow", "POST"),)
 
 
 class UpstreamError(HandlerError):

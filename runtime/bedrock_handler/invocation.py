@@ -6,7 +6,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from streaming_runtime import StreamingResponse
@@ -42,7 +42,6 @@ class _Record:
     input_tokens: int = 0
     output_tokens: int = 0
     first_token_ms: int | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def emit(self, clock: Callable[[], float]) -> None:
         line = {
@@ -85,9 +84,7 @@ def respond(
         record.status, record.error_type = exc.status, exc.error_type
         record.emit(clock)
         body = output.error_body(error_type=exc.error_type, message=exc.message)
-        headers = {"content-type": "application/json"}
-        if exc.status == 405:
-            headers["allow"] = "POST"
+        headers = {"content-type": "application/json", **dict(exc.headers)}
         return StreamingResponse([body], status_code=exc.status, headers=headers)
     chunks = _body(request, stream, context=context, config=config, record=record, clock=clock)
     return StreamingResponse(chunks, status_code=200, headers=output.response_headers(request.output_format))
@@ -134,5 +131,4 @@ def _body(
         raise StreamInterruptedError(f"{exc.error_type}: {exc.message}") from exc
     finally:
         stream.close()
-        LOGGER.debug("reply sizes: %d deltas", record.output_tokens)
         record.emit(clock)

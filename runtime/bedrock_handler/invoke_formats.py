@@ -36,7 +36,7 @@ _STOP_REASONS = {
 
 
 class UnknownModelFamilyError(ValueError):
-    """A model id with no known InvokeModel format; only raised during init (configuration)."""
+    """A model id with no known InvokeModel format (the handler checks its allow-list at init)."""
 
 
 def model_family(model_id: str) -> str:
@@ -46,7 +46,7 @@ def model_family(model_id: str) -> str:
     for prefix, family in _FAMILIES:
         if base.startswith(prefix):
             return family
-    raise UnknownModelFamilyError(f"no InvokeModel format for model {model_id!r}; use BEDROCK_API=converse")
+    raise UnknownModelFamilyError(f"no InvokeModel format for model {model_id!r}")
 
 
 def normalize_stop_reason(native: str) -> str:

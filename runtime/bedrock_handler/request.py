@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bedrock_handler.config import HandlerConfig
-from bedrock_handler.errors import RequestError
+from bedrock_handler.errors import MethodNotAllowedError, RequestError
 from bedrock_handler.output import OutputFormat
 
 MAX_MESSAGES = 200
@@ -54,14 +54,12 @@ class ChatRequest:
 
 def parse_event(event: Mapping[str, Any], *, config: HandlerConfig) -> ChatRequest:
     """Validate method, body encoding, size, content type and fields of a Function URL event."""
-    http = event.get("requestContext", {}).get("http", {}) if isinstance(event, Mapping) else {}
-    method = str(http.get("method", "")).upper()
+    event = _object(event)
+    method = str(_object(_object(event.get("requestContext")).get("http")).get("method", "")).upper()
     if method != "POST":
-        raise RequestError(
-            f"method {method or '(none)'} not allowed; use POST", status=405, error_type="method_not_allowed"
-        )
-    headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
-    output_format = _output_format(event.get("queryStringParameters") or {}, headers.get("accept", ""))
+        raise MethodNotAllowedError(f"method {method or '(none)'} not allowed; use POST")
+    headers = {str(k).lower(): str(v) for k, v in _object(event.get("headers")).items()}
+    output_format = _output_format(_object(event.get("queryStringParameters")), headers.get("accept", ""))
     text = _body_text(event, max_bytes=config.max_request_bytes)
     media_type = headers.get("content-type", "application/json").split(";", 1)[0].strip().lower()
     if media_type.startswith("text/"):
@@ -79,6 +77,11 @@ def parse_event(event: Mapping[str, Any], *, config: HandlerConfig) -> ChatReque
     if not isinstance(document, dict):
         raise RequestError("JSON body must be an object")
     return _build(config, output_format, document)
+
+
+def _object(value: object) -> Mapping[str, Any]:
+    # A direct invoke can send any JSON; a part that is not an object is treated as absent, not a crash.
+    return value if isinstance(value, Mapping) else {}
 
 
 def _output_format(query: Mapping[str, Any], accept: str) -> OutputFormat:

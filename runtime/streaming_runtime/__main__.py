@@ -28,7 +28,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     try:
         config = RuntimeConfig.from_env(os.environ if environ is None else environ, argv=argv or sys.argv)
         client = RuntimeApiClient(address=config.runtime_api)
-    except (ConfigError, ValueError) as exc:
+    except ConfigError as exc:
         print(f"streaming_runtime: {exc}", file=sys.stderr)
         return EXIT_CONFIG_ERROR
     configure_logging(log_format=config.log_format, log_level=config.log_level)

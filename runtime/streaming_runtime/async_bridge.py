@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Iterator
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -19,9 +19,14 @@ class AsyncBridge:
         """Run an awaitable (e.g. the coroutine of an `async def` handler) to completion."""
         return self._event_loop().run_until_complete(_await(awaitable))
 
-    def iterate(self, iterator: AsyncIterator[Any]) -> Iterator[Any]:
-        """A plain iterator over an async iterator; closing it closes (acloses) the async one too."""
+    def iterate(self, iterable: AsyncIterable[Any]) -> Iterator[Any]:
+        """A plain iterator over an async iterable; closing it closes (acloses) the async iterator too.
+
+        Nothing runs until the first item is pulled, so even a failing `__aiter__` is reported as a
+        handler error rather than escaping the runtime.
+        """
         loop = self._event_loop()
+        iterator = aiter(iterable)
         try:
             while True:
                 done, item = loop.run_until_complete(_anext(iterator))

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from streaming_runtime import wire
-from streaming_runtime.errors import ErrorPayload, RuntimeApiError, StreamInterruptedError
+from streaming_runtime.errors import ConfigError, ErrorPayload, RuntimeApiError, StreamInterruptedError
 from streaming_runtime.transport import Connection, HttpResponse, ProtocolError
 
 logger = logging.getLogger("streaming_runtime")
@@ -31,7 +31,9 @@ class Invocation:
         return self.headers.get(wire.HEADER_INVOCATION_ID.lower()) or None
 
 
-def _echo(invocation_id: str | None) -> list[tuple[str, str]]:
+def _echo(invocation: Invocation) -> list[tuple[str, str]]:
+    """The nonce header Lambda wants back on /response and /error, when /next sent one."""
+    invocation_id = invocation.invocation_id
     return [(wire.HEADER_INVOCATION_ID, invocation_id)] if invocation_id else []
 
 
@@ -69,10 +71,6 @@ class ResponseStream:
             self._connection.close()
         check_status(self._endpoint, response)
 
-    def abort(self) -> None:
-        """Drop the connection without finishing (after a transport failure)."""
-        self._connection.close()
-
 
 class RuntimeApiClient:
     """The Runtime API at `host:port`: a persistent connection for /next and buffered posts."""
@@ -80,7 +78,7 @@ class RuntimeApiClient:
     def __init__(self, *, address: str) -> None:
         host, _, port = address.rpartition(":")
         if not host or not port.isdigit():
-            raise ValueError(f"Runtime API address {address!r} is not host:port")
+            raise ConfigError(f"Runtime API address {address!r} is not host:port")
         self._host, self._port = host.strip("[]"), int(port)
         self._connection = Connection(host=self._host, port=self._port)
 
@@ -93,28 +91,23 @@ class RuntimeApiClient:
         request_id = headers.get(wire.HEADER_REQUEST_ID.lower(), "")
         return Invocation(request_id=request_id, headers=headers, body=response.body)
 
-    def post_response(
-        self, *, request_id: str, body: bytes, content_type: str, invocation_id: str | None = None
-    ) -> None:
+    def post_response(self, invocation: Invocation, *, body: bytes, content_type: str) -> None:
         """POST a buffered response."""
-        path = wire.response_path(request_id)
-        headers = [("Content-Type", content_type), *_echo(invocation_id)]
+        path = wire.response_path(invocation.request_id)
+        headers = [("Content-Type", content_type), *_echo(invocation)]
         check_status(path, self._exchange("POST", path, headers=headers, body=body))
 
-    def post_error(self, *, request_id: str, payload: ErrorPayload, invocation_id: str | None = None) -> None:
+    def post_error(self, invocation: Invocation, *, payload: ErrorPayload) -> None:
         """POST an invocation error (before any response byte was sent)."""
-        path = wire.error_path(request_id)
-        self._post_error(path, payload, _echo(invocation_id))
+        self._post_error(wire.error_path(invocation.request_id), payload, _echo(invocation))
 
     def post_init_error(self, *, payload: ErrorPayload) -> None:
         """POST an initialisation error; the caller exits afterwards."""
         self._post_error(wire.PATH_INIT_ERROR, payload, [])
 
-    def open_stream(
-        self, *, request_id: str, content_type: str, invocation_id: str | None = None
-    ) -> ResponseStream:
+    def open_stream(self, invocation: Invocation, *, content_type: str) -> ResponseStream:
         """Connect a new connection for a streamed response; headers go out with the first chunk."""
-        path = wire.response_path(request_id)
+        path = wire.response_path(invocation.request_id)
         connection = Connection(host=self._host, port=self._port)
         try:
             connection.connect()
@@ -125,7 +118,7 @@ class RuntimeApiClient:
             ("Transfer-Encoding", "chunked"),
             ("Trailer", wire.TRAILER_DECLARATION),
             ("Content-Type", content_type),
-            *_echo(invocation_id),
+            *_echo(invocation),
         ]
         head = connection.head_bytes(method="POST", path=path, headers=headers)
         return ResponseStream(connection=connection, head=head, endpoint=path)

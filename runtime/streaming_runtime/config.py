@@ -8,12 +8,11 @@ from dataclasses import dataclass
 
 from streaming_runtime import wire
 from streaming_runtime.errors import ConfigError
+from streaming_runtime.logging_setup import LOG_LEVELS
 
 # Internal knobs (leading underscore, like Lambda's own _HANDLER): tests and benchmarks use them.
 ENV_MAX_RESPONSE_BYTES = "_STREAMING_RUNTIME_MAX_RESPONSE_BYTES"
 ENV_MAX_INVOCATIONS = "_STREAMING_RUNTIME_MAX_INVOCATIONS"
-
-_LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "WARNING", "ERROR", "FATAL", "CRITICAL")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,8 +42,8 @@ class RuntimeConfig:
         # Lambda treats anything but JSON as text (case-insensitive), as the managed runtime does.
         log_format = "JSON" if environ.get("AWS_LAMBDA_LOG_FORMAT", "").upper() == "JSON" else "Text"
         log_level = environ.get("AWS_LAMBDA_LOG_LEVEL", "INFO").upper() or "INFO"
-        if log_level not in _LOG_LEVELS:
-            raise ConfigError(f"AWS_LAMBDA_LOG_LEVEL={log_level!r} is not one of {', '.join(_LOG_LEVELS)}")
+        if log_level not in LOG_LEVELS:
+            raise ConfigError(f"AWS_LAMBDA_LOG_LEVEL={log_level!r} is not one of {', '.join(LOG_LEVELS)}")
         return cls(
             runtime_api=runtime_api,
             handler=handler,

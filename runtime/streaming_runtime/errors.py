@@ -43,10 +43,18 @@ class ErrorPayload:
         ]
         return cls(
             error_type=error_type,
-            error_message=str(exc),
+            error_message=_message(exc),
             stack_trace=tuple(traceback.format_list(frames)),
             request_id=request_id,
         )
+
+
+def _message(exc: BaseException) -> str:
+    # A handler's exception with a broken __str__ must still be reported, not crash the runtime.
+    try:
+        return str(exc)
+    except Exception:
+        return f"<unprintable {type(exc).__name__}>"
 
 
 class StreamingRuntimeError(Exception):

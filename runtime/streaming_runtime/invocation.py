@@ -68,31 +68,17 @@ def _deliver(
     config: RuntimeConfig,
     bridge: AsyncBridge,
 ) -> None:
-    content_type = wire.CONTENT_TYPE_OCTET_STREAM
+    """Stream a StreamingResponse, (async) iterator or generator; post anything else buffered."""
     prelude: bytes | None = None
     if isinstance(result, StreamingResponse):
-        content_type, prelude, pieces = (
-            wire.CONTENT_TYPE_HTTP_INTEGRATION,
-            result.prelude(),
-            _pieces(result.body, bridge),
-        )
-    elif isinstance(result, bytes | bytearray | memoryview):
-        _post(client, invocation, bytes(result), wire.CONTENT_TYPE_OCTET_STREAM)
-        return
-    elif isinstance(result, str):
-        _post(client, invocation, result.encode("utf-8"), CONTENT_TYPE_TEXT)
-        return
-    elif hasattr(result, "__anext__"):
-        pieces = bridge.iterate(result)
+        content_type, prelude = wire.CONTENT_TYPE_HTTP_INTEGRATION, result.prelude()
+        pieces = _pieces(result.body, bridge)
+    elif hasattr(result, "__aiter__"):
+        content_type, pieces = wire.CONTENT_TYPE_OCTET_STREAM, bridge.iterate(result)
     elif isinstance(result, Iterator):
-        pieces = result
+        content_type, pieces = wire.CONTENT_TYPE_OCTET_STREAM, result
     else:
-        try:
-            body = json.dumps(result).encode("utf-8")
-        except (TypeError, ValueError) as exc:
-            report_error(client=client, invocation=invocation, exc=MarshalError(reason=str(exc)))
-            return
-        _post(client, invocation, body, wire.CONTENT_TYPE_JSON)
+        _post_buffered(client=client, invocation=invocation, result=result)
         return
     stream_response(
         client=client,
@@ -104,10 +90,26 @@ def _deliver(
     )
 
 
+def _post_buffered(*, client: RuntimeApiClient, invocation: Invocation, result: Any) -> None:
+    """bytes as they are, str as UTF-8 text, anything else as JSON (or a MarshalError report)."""
+    if isinstance(result, bytes | bytearray | memoryview):
+        body, content_type = bytes(result), wire.CONTENT_TYPE_OCTET_STREAM
+    elif isinstance(result, str):
+        body, content_type = result.encode("utf-8"), CONTENT_TYPE_TEXT
+    else:
+        try:
+            body = json.dumps(result).encode("utf-8")
+        except (TypeError, ValueError) as exc:
+            report_error(client=client, invocation=invocation, exc=MarshalError(reason=str(exc)))
+            return
+        content_type = wire.CONTENT_TYPE_JSON
+    client.post_response(invocation, body=body, content_type=content_type)
+
+
 def _pieces(body: Any, bridge: AsyncBridge) -> Iterator[Any]:
     """A plain iterator over a StreamingResponse body, sync or async; a non-iterable fails on first pull."""
     if hasattr(body, "__aiter__"):
-        return bridge.iterate(body.__aiter__())
+        return bridge.iterate(body)
     if isinstance(body, str | bytes):
         return iter((body,))
     return _lazy_iter(body)
@@ -116,15 +118,6 @@ def _pieces(body: Any, bridge: AsyncBridge) -> Iterator[Any]:
 def _lazy_iter(body: Any) -> Iterator[Any]:
     # iter() inside a generator: a TypeError surfaces when the first piece is pulled, i.e. as /error.
     yield from body
-
-
-def _post(client: RuntimeApiClient, invocation: Invocation, body: bytes, content_type: str) -> None:
-    client.post_response(
-        request_id=invocation.request_id,
-        body=body,
-        content_type=content_type,
-        invocation_id=invocation.invocation_id,
-    )
 
 
 def _decode_event(body: bytes) -> Any:

@@ -14,7 +14,7 @@ current_request_id: ContextVar[str | None] = ContextVar("current_request_id", de
 current_tenant_id: ContextVar[str | None] = ContextVar("current_tenant_id", default=None)
 
 # Lambda's level names -> logging's (TRACE has no stdlib level; DEBUG is the nearest).
-_LEVELS = {
+LOG_LEVELS = {
     "TRACE": logging.DEBUG,
     "DEBUG": logging.DEBUG,
     "INFO": logging.INFO,
@@ -79,4 +79,4 @@ def configure_logging(*, log_format: str, log_level: str, stream: TextIO | None 
     for existing in list(root.handlers):
         root.removeHandler(existing)
     root.addHandler(handler)
-    root.setLevel(_LEVELS.get(log_level.upper(), logging.INFO))
+    root.setLevel(LOG_LEVELS.get(log_level.upper(), logging.INFO))

@@ -33,7 +33,7 @@ def run(
             served += 1
             if not invocation.request_id:
                 # Without a request id there is nowhere to report to; Lambda will time the invoke out.
-                logger.error("GET /next answered without %s; skipping the event", "a request id")
+                logger.error("GET /next answered without a request id; skipping the event")
                 continue
             handle_invocation(
                 client=client, handler=handler, invocation=invocation, config=settings, bridge=bridge

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from streaming_runtime import wire
-from streaming_runtime.client import Invocation, RuntimeApiClient
+from streaming_runtime.client import Invocation, ResponseStream, RuntimeApiClient
 from streaming_runtime.errors import (
     ErrorPayload,
     InvalidStreamItem,
@@ -39,11 +39,7 @@ def stream_response(
         except Exception as exc:
             report_error(client=client, invocation=invocation, exc=exc)
             return
-        stream = client.open_stream(
-            request_id=invocation.request_id,
-            content_type=content_type,
-            invocation_id=invocation.invocation_id,
-        )
+        stream = client.open_stream(invocation, content_type=content_type)
         try:
             trailers = _write_all(
                 stream=stream,
@@ -55,7 +51,7 @@ def stream_response(
             )
             stream.finish(trailers)
         except StreamInterruptedError as exc:
-            stream.abort()
+            # The stream has already closed its connection; the loop goes on if the API still answers.
             logger.error("Response stream interrupted: %s", exc)
     finally:
         close_quietly(pieces)
@@ -63,7 +59,7 @@ def stream_response(
 
 def _write_all(
     *,
-    stream: Any,
+    stream: ResponseStream,
     prelude: bytes | None,
     first: bytes | None,
     pieces: Iterator[Any],
@@ -115,9 +111,7 @@ def report_error(*, client: RuntimeApiClient, invocation: Invocation, exc: BaseE
     """Log an invocation failure and POST it to /error (nothing of the response has been sent)."""
     payload = ErrorPayload.from_exception(exc, request_id=invocation.request_id)
     logger.error("Invocation failed: %s: %s", payload.error_type, payload.error_message, exc_info=exc)
-    client.post_error(
-        request_id=invocation.request_id, payload=payload, invocation_id=invocation.invocation_id
-    )
+    client.post_error(invocation, payload=payload)
 
 
 def close_quietly(pieces: Iterator[Any]) -> None:

@@ -30,11 +30,6 @@ class HttpResponse:
     headers: tuple[tuple[str, str], ...]
     body: bytes
 
-    def header(self, name: str) -> str | None:
-        """The first value of a header, or None."""
-        wanted = name.lower()
-        return next((value for key, value in self.headers if key == wanted), None)
-
     def header_map(self) -> dict[str, str]:
         """Headers as a dict (lower-cased names; repeated headers joined with ', ')."""
         merged: dict[str, str] = {}

@@ -7,10 +7,12 @@ import socket
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from streaming_runtime.wire import encode_chunk, encode_last_chunk
+
+from emulator.http_base import EmulatorHTTPServer
 
 Script = Callable[["ScriptedHandler"], None]
 
@@ -60,8 +62,8 @@ class ScriptedHandler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
-class ScriptedServer(ThreadingHTTPServer):
-    daemon_threads = True
+class ScriptedServer(EmulatorHTTPServer):
+    """Quiet when a test's client hangs up (EmulatorHTTPServer.handle_error), loud on a script bug."""
 
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), ScriptedHandler)

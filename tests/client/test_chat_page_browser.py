@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.client.cli_runner import REPO, cli_env
-from tests.client.emulator_process import TEST_ACCESS_KEY, TEST_SECRET_KEY, running_emulator
+from tests.support.emulator_process import TEST_ACCESS_KEY, TEST_SECRET_KEY, EmulatorProcess
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -32,9 +31,9 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def url() -> Iterator[str]:
-    env = cli_env(AWS_ACCESS_KEY_ID=TEST_ACCESS_KEY, AWS_SECRET_ACCESS_KEY=TEST_SECRET_KEY)
-    with running_emulator(env=env, cwd=REPO) as function_url:
-        yield function_url
+    env = {"AWS_ACCESS_KEY_ID": TEST_ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": TEST_SECRET_KEY}
+    with EmulatorProcess(env=env) as emulator:
+        yield emulator.url
 
 
 @pytest.fixture(scope="module")

@@ -10,17 +10,17 @@ import pytest
 
 import stream_client
 from stream_client import HttpStatusError, InBandError, StreamOptions, TruncatedStreamError, open_stream
-from tests.client.cli_runner import REPO, cli_env, run_cli
-from tests.client.emulator_process import TEST_ACCESS_KEY, TEST_SECRET_KEY, running_emulator
+from tests.client.cli_runner import run_cli
+from tests.support.emulator_process import TEST_ACCESS_KEY, TEST_SECRET_KEY, EmulatorProcess
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def url() -> Iterator[str]:
-    env = cli_env(AWS_ACCESS_KEY_ID=TEST_ACCESS_KEY, AWS_SECRET_ACCESS_KEY=TEST_SECRET_KEY)
-    with running_emulator(env=env, cwd=REPO) as function_url:
-        yield function_url
+    env = {"AWS_ACCESS_KEY_ID": TEST_ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": TEST_SECRET_KEY}
+    with EmulatorProcess(env=env) as emulator:
+        yield emulator.url
 
 
 def test_cli_sse_default(url: str) -> None:
@@ -69,11 +69,15 @@ def test_cli_drop_after_is_truncated_exit_3(url: str) -> None:
     assert "python -m stream_client: " in done.stderr
 
 
-def test_api_in_band_error(url: str) -> None:
+@pytest.mark.parametrize("fmt", ["sse", "ndjson"])
+def test_api_in_band_error(url: str, fmt: str) -> None:
     pieces: list[str] = []
     with pytest.raises(InBandError) as info:
-        pieces.extend(stream_client.stream(url, "boom @stub:tokens=6 @stub:error-after=2"))
-    assert pieces and info.value.message
+        pieces.extend(stream_client.stream(url, "boom @stub:tokens=6 @stub:error-after=2", format=fmt))
+    assert len(pieces) == 2
+    # The handler names the Bedrock exception; both formats carry it the same way.
+    assert info.value.error_type == "modelStreamErrorException"
+    assert "failed mid-stream" in info.value.message
 
 
 def test_api_truncation_keeps_partial_result(url: str) -> None:

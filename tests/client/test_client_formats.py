@@ -108,7 +108,24 @@ def test_ndjson_last_line_without_newline_is_parsed() -> None:
     assert events[0].kind == "done"
 
 
-@pytest.mark.parametrize("line", [b"{not json}\n", b'{"text": "no type"}\n', b'{"type": "delta"}\n'])
+def test_ndjson_error_record_gives_the_nested_type_and_message() -> None:
+    # The handler's shape: the record's `type` names the event, the error itself is nested.
+    line = b'{"type": "error", "error": {"type": "ModelStreamError", "message": "boom"}}\n'
+    assert feed_all(NdjsonParser(), [line]) == [
+        StreamEvent(kind="error", data={"type": "ModelStreamError", "message": "boom"})
+    ]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        b"{not json}\n",
+        b'{"text": "no type"}\n',
+        b'{"type": "delta"}\n',
+        b'{"type": "error", "message": "flat, not nested"}\n',
+        b'{"type": "error", "error": "not an object"}\n',
+    ],
+)
 def test_ndjson_garbled_line_raises(line: bytes) -> None:
     with pytest.raises(StreamProtocolError):
         feed_all(NdjsonParser(), [line])

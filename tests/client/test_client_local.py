@@ -20,8 +20,9 @@ from stream_client import (
     UsageError,
     open_stream,
 )
-from tests.client.cli_runner import REPO, cli_env, run_cli
+from tests.client.cli_runner import run_cli
 from tests.client.scripted_server import DONE, Script, ScriptedHandler, ScriptedServer, sse, sse_script
+from tests.support.emulator_process import REPO, hermetic_env
 
 GATE_TIMEOUT = 20.0
 
@@ -154,6 +155,21 @@ def test_in_band_error_event(server: ScriptedServer) -> None:
     assert info.value.exit_code == 3
 
 
+def test_in_band_error_record_ndjson(server: ScriptedServer) -> None:
+    def script(h: ScriptedHandler) -> None:
+        h.head(200, "application/x-ndjson")
+        h.chunk(b'{"type": "delta", "text": "x"}\n')
+        h.chunk(b'{"type": "error", "error": {"type": "ModelStreamError", "message": "model broke"}}\n')
+        h.end()
+
+    server.script = script
+    pieces: list[str] = []
+    with pytest.raises(InBandError) as info:
+        pieces.extend(stream_client.stream(server.url, "hi", format="ndjson"))
+    assert pieces == ["x"]
+    assert info.value.error_type == "ModelStreamError" and info.value.message == "model broke"
+
+
 def test_connection_refused() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -185,7 +201,8 @@ def test_cli_prints_each_piece_as_it_arrives(server: ScriptedServer) -> None:
     server.script = gated_sse(gate, released)
     proc = subprocess.Popen(
         [sys.executable, "-m", "stream_client", server.url, "hi"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, cwd=REPO, env=cli_env(),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+        cwd=REPO, env=hermetic_env(),
     )  # fmt: skip
     try:
         assert proc.stdout is not None
@@ -254,7 +271,7 @@ def test_cli_no_credentials_for_function_url_exit_2() -> None:
 
 def test_cli_signs_when_asked(server: ScriptedServer) -> None:
     server.script = sse_script(("done", DONE))
-    env = cli_env(AWS_ACCESS_KEY_ID="AKIDLOCALTEST", AWS_SECRET_ACCESS_KEY="secret")
+    env = hermetic_env(AWS_ACCESS_KEY_ID="AKIDLOCALTEST", AWS_SECRET_ACCESS_KEY="secret")
     done = run_cli(server.url, "hi", "--sign", "--region", "eu-central-1", env=env)
     assert done.returncode == 0, done.stderr
     auth = server.requests[0].headers["authorization"]

@@ -12,8 +12,8 @@ from botocore.credentials import ReadOnlyCredentials
 import stream_client
 from stream_client import HttpStatusError, StreamOptions, signing
 from stream_client.client import prepare_request
-from tests.client.cli_runner import REPO, cli_env, run_cli
-from tests.client.emulator_process import TEST_ACCESS_KEY, TEST_SECRET_KEY, running_emulator
+from tests.client.cli_runner import run_cli
+from tests.support.emulator_process import TEST_ACCESS_KEY, TEST_SECRET_KEY, EmulatorProcess, hermetic_env
 
 pytestmark = pytest.mark.slow
 
@@ -23,9 +23,9 @@ PROMPT = "signed @stub:tokens=3"
 
 @pytest.fixture(scope="module")
 def url() -> Iterator[str]:
-    env = cli_env(AWS_ACCESS_KEY_ID=TEST_ACCESS_KEY, AWS_SECRET_ACCESS_KEY=TEST_SECRET_KEY)
-    with running_emulator("--auth", "AWS_IAM", env=env, cwd=REPO) as function_url:
-        yield function_url
+    env = {"AWS_ACCESS_KEY_ID": TEST_ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": TEST_SECRET_KEY}
+    with EmulatorProcess(["--auth", "AWS_IAM"], env=env) as emulator:
+        yield emulator.url
 
 
 def post(url: str, *, body: bytes, headers: dict[str, str]) -> requests.Response:
@@ -33,7 +33,7 @@ def post(url: str, *, body: bytes, headers: dict[str, str]) -> requests.Response
 
 
 def test_cli_signed_with_the_credential_chain_passes(url: str) -> None:
-    env = cli_env(AWS_ACCESS_KEY_ID=TEST_ACCESS_KEY, AWS_SECRET_ACCESS_KEY=TEST_SECRET_KEY)
+    env = hermetic_env(AWS_ACCESS_KEY_ID=TEST_ACCESS_KEY, AWS_SECRET_ACCESS_KEY=TEST_SECRET_KEY)
     done = run_cli(url, PROMPT, "--sign", env=env)
     assert done.returncode == 0, done.stderr
     assert done.stdout and "output_tokens=3 " in done.stderr

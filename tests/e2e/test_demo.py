@@ -1,4 +1,4 @@
-"""`python -m emulator demo` (what `make demo` runs): the streamed reply on stdout, the stats line on stderr."""
+"""`python -m emulator demo` (what `make demo` runs): the reply on stdout, the stats line on stderr."""
 
 from __future__ import annotations
 

@@ -7,30 +7,46 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from e2e_support import Emulator, post, run_emulator
 
 from emulator.stub_replies import reply_tokens
+from tests.support.emulator_process import EmulatorProcess
+from tests.support.http_client import Response, request
 
 MARKER = "platypus-marker-prompt"
 
 
 @pytest.fixture(scope="module")
-def emulator() -> Iterator[Emulator]:
-    with run_emulator("--concurrency", "4", "--timeout", "30") as running:
+def emulator() -> Iterator[EmulatorProcess]:
+    with EmulatorProcess(["--concurrency", "4", "--timeout", "30"]) as running:
         yield running
 
 
-def assert_alive(emulator: Emulator) -> None:
+def post(
+    url: str,
+    body: object,
+    *,
+    query: str = "",
+    headers: dict[str, str] | None = None,
+    method: str = "POST",
+) -> Response:
+    """A JSON (or raw bytes) request to the function, labelled application/json unless `headers` say else."""
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    target = "/" + (f"?{query}" if query else "")
+    labelled = {"content-type": "application/json", **(headers or {})}
+    return request(url, target, method=method, body=raw, headers=labelled)
+
+
+def assert_alive(emulator: EmulatorProcess) -> None:
     reply = post(emulator.url, {"prompt": "still alive @stub:tokens=3"}, query="format=text")
     assert (reply.status, reply.body.decode()) == (200, "".join(reply_tokens("still alive", 3)))
 
 
-def test_text_sse_and_ndjson(emulator: Emulator) -> None:
+def test_text_sse_and_ndjson(emulator: EmulatorProcess) -> None:
     text = post(emulator.url, {"prompt": "hi @stub:tokens=4"})
-    assert text.status == 200 and text.headers["content-type"].startswith("text/plain")
+    assert text.status == 200 and (text.header("content-type") or "").startswith("text/plain")
     assert text.body.decode() == "".join(reply_tokens("hi", 4))
     sse = post(emulator.url, {"prompt": "hi @stub:tokens=4"}, headers={"accept": "text/event-stream"})
-    assert sse.headers["content-type"].startswith("text/event-stream")
+    assert (sse.header("content-type") or "").startswith("text/event-stream")
     blocks = sse.body.decode().split("\n\n")
     assert [b.split("\n")[0] for b in blocks if b] == ["event: delta"] * 4 + ["event: done"]
     nd = post(emulator.url, {"prompt": "hi @stub:tokens=4"}, query="format=ndjson")
@@ -39,12 +55,12 @@ def test_text_sse_and_ndjson(emulator: Emulator) -> None:
     assert events[-1]["usage"]["outputTokens"] == 4
 
 
-def test_text_plain_body(emulator: Emulator) -> None:
+def test_text_plain_body(emulator: EmulatorProcess) -> None:
     reply = post(emulator.url, b"plain words @stub:tokens=2", headers={"content-type": "text/plain"})
     assert reply.body.decode() == "".join(reply_tokens("plain words", 2))
 
 
-def test_tokens_arrive_incrementally(emulator: Emulator) -> None:
+def test_tokens_arrive_incrementally(emulator: EmulatorProcess) -> None:
     reply = post(emulator.url, {"prompt": "slow @stub:delay-ms=50 @stub:tokens=20"}, query="format=ndjson")
     assert reply.status == 200 and len(reply.ndjson()) == 21
     assert reply.arrivals[0] < 0.3  # the first delta, not the whole reply (which takes ~1 s)
@@ -62,16 +78,16 @@ def test_tokens_arrive_incrementally(emulator: Emulator) -> None:
         ("@stub:model-timeout", 504),
     ],
 )
-def test_pre_stream_errors(emulator: Emulator, directive: str, status: int) -> None:
+def test_pre_stream_errors(emulator: EmulatorProcess, directive: str, status: int) -> None:
     reply = post(emulator.url, {"prompt": f"x {directive}"})
     assert reply.status == status
-    assert reply.headers["content-type"] == "application/json"
+    assert reply.header("content-type") == "application/json"
     assert set(reply.json()["error"]) == {"type", "message"}
 
 
 @pytest.mark.parametrize("directive", ["@stub:error-after=2", "@stub:drop-after=2"])
 def test_mid_stream_failure_gives_sse_error_and_next_request_works(
-    emulator: Emulator, directive: str
+    emulator: EmulatorProcess, directive: str
 ) -> None:
     reply = post(emulator.url, {"prompt": f"x {directive}"}, query="format=sse")
     assert reply.status == 200
@@ -103,7 +119,7 @@ BAD = [
 
 @pytest.mark.parametrize(("request_args", "status"), BAD, ids=[str(i) for i in range(len(BAD))])
 def test_bad_input_is_4xx_json_and_the_runtime_lives(
-    emulator: Emulator, request_args: dict, status: int
+    emulator: EmulatorProcess, request_args: dict, status: int
 ) -> None:
     reply = post(
         emulator.url,
@@ -114,10 +130,10 @@ def test_bad_input_is_4xx_json_and_the_runtime_lives(
     assert reply.status == status
     assert reply.json()["error"]["type"]
     assert_alive(emulator)
-    assert MARKER not in emulator.log
+    assert MARKER not in emulator.log()
 
 
-def test_four_overlapping_streams(emulator: Emulator) -> None:
+def test_four_overlapping_streams(emulator: EmulatorProcess) -> None:
     prompts = [f"stream {n} @stub:delay-ms=100 @stub:tokens=10" for n in range(4)]
     with ThreadPoolExecutor(max_workers=4) as pool:
         replies = list(pool.map(lambda p: post(emulator.url, {"prompt": p}), prompts))
@@ -128,7 +144,7 @@ def test_four_overlapping_streams(emulator: Emulator) -> None:
 
 
 def test_deadline_stops_cleanly_with_a_short_timeout() -> None:
-    with run_emulator("--timeout", "3", "--env", "DEADLINE_MARGIN_MS=1500") as short:
+    with EmulatorProcess(["--timeout", "3", "--env", "DEADLINE_MARGIN_MS=1500"]) as short:
         reply = post(short.url, {"prompt": "x @stub:delay-ms=100 @stub:tokens=100"}, query="format=ndjson")
         events = reply.ndjson()
         assert reply.status == 200
@@ -137,7 +153,7 @@ def test_deadline_stops_cleanly_with_a_short_timeout() -> None:
 
 
 def test_buffered_mode() -> None:
-    with run_emulator("--invoke-mode", "BUFFERED") as buffered:
+    with EmulatorProcess(["--invoke-mode", "BUFFERED"]) as buffered:
         reply = post(buffered.url, {"prompt": "b @stub:tokens=5 @stub:delay-ms=20"}, query="format=ndjson")
         assert reply.status == 200
         events = reply.ndjson()

@@ -9,8 +9,8 @@ import socket
 from pathlib import Path
 from typing import Any
 
-from tests.emulator.conftest import EmulatorProcess
-from tests.emulator.http_util import request
+from tests.support.emulator_process import EmulatorProcess
+from tests.support.http_client import request
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "function_url_event.json"
 

@@ -7,8 +7,9 @@ import threading
 import time
 from pathlib import Path
 
-from tests.emulator.conftest import EmulatorProcess, raw_runtime_args
-from tests.emulator.http_util import Response, request
+from tests.emulator.conftest import raw_runtime_args
+from tests.support.emulator_process import EmulatorProcess
+from tests.support.http_client import Response, request
 
 
 def _alive(pid: int) -> bool:

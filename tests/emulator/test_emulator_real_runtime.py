@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.emulator.conftest import REPO, EmulatorProcess
-from tests.emulator.http_util import request
+from tests.support.emulator_process import REPO, EmulatorProcess
+from tests.support.http_client import request
 
 pytestmark = pytest.mark.skipif(
     not (REPO / "runtime" / "bootstrap").exists(), reason="runtime/bootstrap missing"
@@ -63,23 +63,11 @@ def environment(event, context):
 def real_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorProcess]:
     root = tmp_path_factory.mktemp("task_root")
     (root / "handlers.py").write_text(textwrap.dedent(HANDLERS))
-    emulator = EmulatorProcess(
-        [
-            "--task-root",
-            str(root),
-            "--handler",
-            "handlers.slow_tokens",
-            "--timeout",
-            "15",
-            "--env",
-            "EXTRA_SETTING=on",
-        ],
-        env={"EMULATOR_PRIVATE_MARKER": "must-not-leak"},
-    )
-    try:
+    args = ["--task-root", str(root), "--handler", "handlers.slow_tokens", "--timeout", "15"]
+    with EmulatorProcess(
+        [*args, "--env", "EXTRA_SETTING=on"], env={"EMULATOR_PRIVATE_MARKER": "must-not-leak"}
+    ) as emulator:
         yield emulator
-    finally:
-        emulator.stop()
 
 
 @pytest.fixture

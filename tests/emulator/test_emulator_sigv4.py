@@ -12,30 +12,23 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from tests.emulator.conftest import TEST_KEY, TEST_SECRET, EmulatorProcess, raw_runtime_args
-from tests.emulator.http_util import Response, request
+from tests.emulator.conftest import raw_runtime_args
+from tests.support.emulator_process import TEST_ACCESS_KEY, TEST_SECRET_KEY, EmulatorProcess
+from tests.support.http_client import Response, request
 
 
 @pytest.fixture(scope="module")
 def iam_emulator() -> Iterator[EmulatorProcess]:
-    env = {
-        "AWS_ACCESS_KEY_ID": TEST_KEY,
-        "AWS_SECRET_ACCESS_KEY": TEST_SECRET,
-        "AWS_CONFIG_FILE": "/dev/null",
-        "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
-    }
-    emulator = EmulatorProcess(raw_runtime_args("--auth", "AWS_IAM", "--region", "eu-west-1"), env=env)
-    try:
+    env = {"AWS_ACCESS_KEY_ID": TEST_ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": TEST_SECRET_KEY}
+    with EmulatorProcess(raw_runtime_args("--auth", "AWS_IAM", "--region", "eu-west-1"), env=env) as emulator:
         yield emulator
-    finally:
-        emulator.stop()
 
 
 def _signed(
     emulator: EmulatorProcess,
     body: bytes,
     *,
-    secret: str = TEST_SECRET,
+    secret: str = TEST_SECRET_KEY,
     region: str = "eu-west-1",
     when: datetime | None = None,
     send_body: bytes | None = None,
@@ -49,7 +42,7 @@ def _signed(
         import hashlib
 
         aws_request.headers["X-Amz-Content-SHA256"] = hashlib.sha256(body).hexdigest()
-    signer = SigV4Auth(Credentials(TEST_KEY, secret), "lambda", region)
+    signer = SigV4Auth(Credentials(TEST_ACCESS_KEY, secret), "lambda", region)
     if when is None:
         signer.add_auth(aws_request)
     else:
@@ -69,7 +62,7 @@ def test_valid_signature_is_accepted_and_fills_the_authorizer(iam_emulator: Emul
     assert response.status == 200, response.body
     event = response.json()
     iam = event["requestContext"]["authorizer"]["iam"]
-    assert iam["accessKey"] == TEST_KEY
+    assert iam["accessKey"] == TEST_ACCESS_KEY
     assert event["requestContext"]["accountId"] == iam["accountId"]
     assert _signed(iam_emulator, BODY, content_sha=True).status == 200
 

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import base64
-import os
 import re
 import signal
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from emulator.config import ConfigError, parse_serve_args
 from emulator.url_event import HttpRequest, build_event, format_time, is_text_body
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.support.emulator_process import REPO, hermetic_env
 
 
 def _event(body: bytes = b"", content_type: str | None = None, target: str = "/p") -> dict[str, object]:
@@ -97,7 +94,7 @@ def test_cli_error_is_one_line_and_exit_2() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "emulator", "serve", "--env", "BROKEN"],
         cwd=REPO,
-        env={**os.environ, "PYTHONPATH": f"{REPO}{os.pathsep}{REPO / 'runtime'}"},
+        env=hermetic_env(),
         capture_output=True,
         text=True,
         timeout=30,
@@ -111,7 +108,7 @@ def test_bedrock_stub_subcommand() -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "emulator", "bedrock-stub", "--port", "0"],
         cwd=REPO,
-        env={**os.environ, "PYTHONPATH": f"{REPO}{os.pathsep}{REPO / 'runtime'}"},
+        env=hermetic_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,

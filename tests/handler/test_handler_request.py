@@ -164,6 +164,31 @@ def test_bad_input_is_a_specific_client_error(event: dict[str, Any], status: int
     assert message in caught.value.message
 
 
+@pytest.mark.parametrize(
+    "event",
+    [["not", "an", "object"], {"requestContext": None}, load_event(requestContext={"http": None})],
+    ids=["event not an object", "requestContext null", "http null"],
+)
+def test_event_without_a_method_is_405(event: Any) -> None:
+    with pytest.raises(RequestError) as caught:
+        parse_event(event, config=CONFIG)
+    assert (caught.value.status, caught.value.error_type) == (405, "method_not_allowed")
+
+
+@pytest.mark.parametrize(
+    "parts",
+    [
+        {"headers": ["not", "an", "object"], "queryStringParameters": None},
+        {"headers": {"content-type": "application/json"}, "queryStringParameters": ["not", "an", "object"]},
+    ],
+    ids=["headers", "queryStringParameters"],
+)
+def test_event_parts_that_are_not_objects_count_as_absent(parts: dict[str, Any]) -> None:
+    request = parse_event(load_event(body={"prompt": "hi"}, **parts), config=CONFIG)
+    assert request.messages == (Message("user", "hi"),)
+    assert request.output_format is OutputFormat.TEXT
+
+
 @pytest.mark.parametrize("method", ["GET", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD"])
 def test_methods_other_than_post_are_405(method: str) -> None:
     event = load_event()

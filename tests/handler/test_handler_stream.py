@@ -170,6 +170,16 @@ def test_bad_input_gives_json_error(make_model: Build) -> None:
     }
 
 
+def test_wrong_method_is_405_with_allow_header(make_model: Build) -> None:
+    config, model = make_model()
+    event = load_event()
+    event["requestContext"]["http"]["method"] = "GET"
+    response = respond(event, FakeContext(), config=config, model=model)
+    assert response.status_code == 405
+    assert response.headers == {"content-type": "application/json", "allow": "POST"}
+    assert json.loads(collect(response))["error"]["type"] == "method_not_allowed"
+
+
 def test_mid_stream_error_is_in_band_then_raises(make_model: Build) -> None:
     pieces = []
     with pytest.raises(StreamInterruptedError, match="modelStreamErrorException"):

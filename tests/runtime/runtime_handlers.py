@@ -150,3 +150,21 @@ def returns_text(event: Any, context: Any) -> str:
 
 def returns_bytes(event: Any, context: Any) -> bytes:
     return b"\x00\x01raw"
+
+
+class UnprintableError(Exception):
+    def __str__(self) -> str:
+        raise RuntimeError("__str__ itself fails")
+
+
+def unprintable_error(event: Any, context: Any) -> Any:
+    raise UnprintableError
+
+
+class _FailingAsyncBody:
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        raise LookupError("no async iterator today")
+
+
+def failing_aiter_body(event: Any, context: Any) -> StreamingResponse:
+    return StreamingResponse(_FailingAsyncBody())  # type: ignore[arg-type]

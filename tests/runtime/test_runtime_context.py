@@ -6,8 +6,8 @@ import base64
 import json
 import time
 
-from conftest import RuntimeProcess, StartRuntime
 from recording_api import RecordingApi
+from runtime_process import RuntimeProcess, StartRuntime
 
 
 def test_context_attributes_and_remaining_time(api: RecordingApi, start_runtime: StartRuntime) -> None:

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import BOOTSTRAP, RuntimeProcess, StartRuntime, runtime_env
 from recording_api import Post, RecordingApi
+from runtime_process import BOOTSTRAP, RuntimeProcess, StartRuntime, runtime_env
 
 EXIT_INIT_ERROR, EXIT_CONFIG_ERROR, EXIT_RUNTIME_API_ERROR = 1, 2, 3
 
@@ -74,6 +74,8 @@ def test_error_mid_stream_gives_exact_trailers(api: RecordingApi, start_runtime:
         ("handlers.raise_plain", "KeyError"),
         ("handlers.not_serialisable", "Runtime.MarshalError"),
         ("handlers.bad_item_first", "Runtime.InvalidStreamItem"),
+        ("handlers.unprintable_error", "UnprintableError"),
+        ("handlers.failing_aiter_body", "LookupError"),
     ],
 )
 def test_handler_errors_are_reported_and_process_survives(

@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO
 from recording_api import RecordingApi
+from runtime_process import REPO
 
 RUNTIME_DIR = REPO / "runtime"
 DOCKERFILE = RUNTIME_DIR / "Dockerfile"

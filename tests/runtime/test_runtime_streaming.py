@@ -7,8 +7,8 @@ import itertools
 import json
 import statistics
 
-from conftest import StartRuntime
 from recording_api import Post, RecordingApi
+from runtime_process import StartRuntime
 
 STREAM_HEADERS = {
     "Lambda-Runtime-Function-Response-Mode": "streaming",

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from streaming_runtime import InvocationContext, StreamingResponse, errors, run
+from streaming_runtime.client import RuntimeApiClient
 from streaming_runtime.config import RuntimeConfig
 from streaming_runtime.context import ClientContext, CognitoIdentity
 from streaming_runtime.handler_loader import load_handler
@@ -118,6 +119,12 @@ def test_config_from_env_defaults_and_values() -> None:
 def test_config_rejects_bad_environment(environ: dict[str, str]) -> None:
     with pytest.raises(errors.ConfigError):
         RuntimeConfig.from_env(environ)
+
+
+@pytest.mark.parametrize("address", ["nonsense", ":9001", "host:", "host:port"])
+def test_runtime_api_address_must_be_host_and_port(address: str) -> None:
+    with pytest.raises(errors.ConfigError, match="is not host:port"):
+        RuntimeApiClient(address=address)
 
 
 def test_error_payload_camel_case_and_trimmed_frames() -> None:

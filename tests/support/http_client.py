@@ -1,4 +1,4 @@
-"""Small raw-socket HTTP client for the tests: timestamps every chunk of a chunked reply as it arrives."""
+"""Raw-socket HTTP client for the tests: timestamps every chunk of a chunked reply as it arrives."""
 
 from __future__ import annotations
 
@@ -26,8 +26,16 @@ class Response:
     def header_all(self, name: str) -> list[str]:
         return [v for k, v in self.headers if k.lower() == name.lower()]
 
+    @property
+    def arrivals(self) -> list[float]:
+        """Seconds from sending the request to each chunk's arrival."""
+        return [at for at, _ in self.chunks]
+
     def json(self) -> Any:
         return json.loads(self.body)
+
+    def ndjson(self) -> list[Any]:
+        return [json.loads(line) for line in self.body.decode().splitlines() if line]
 
 
 def request(

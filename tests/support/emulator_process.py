@@ -1,0 +1,119 @@
+"""Runs `python -m emulator serve --port 0 ...` as a subprocess for tests: its URL, its log, and its stop."""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+
+REPO = Path(__file__).resolve().parents[2]
+READY_TIMEOUT_S = 60.0
+STOP_TIMEOUT_S = 20.0
+_URL_LINE = re.compile(r"Function URL: (http://127\.0\.0\.1:\d+/)")
+
+# Fixed test credentials: `--auth AWS_IAM` verifies signatures with them, and the runtime receives them.
+TEST_ACCESS_KEY = "AKIDEMULATORTEST"
+TEST_SECRET_KEY = "emulator-test-secret-key"
+
+
+def hermetic_env(**extra: str) -> dict[str, str]:
+    """This environment without AWS settings, profile files, metadata probes or PYTHONUNBUFFERED, with
+    the checkout importable; `extra` on top."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k != "PYTHONUNBUFFERED"}
+    env.update(
+        PYTHONPATH=f"{REPO}{os.pathsep}{REPO / 'runtime'}",
+        AWS_EC2_METADATA_DISABLED="true",
+        AWS_CONFIG_FILE=os.devnull,
+        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+    )
+    env.update(extra)
+    return env
+
+
+class EmulatorProcess:
+    """A running emulator: `.url`, everything it and its runtimes printed (`log()`), and `stop()`.
+
+    Use it as a context manager, or call `stop()` in a `finally`.
+    """
+
+    def __init__(self, args: Sequence[str] = (), *, env: Mapping[str, str] | None = None) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "emulator", "serve", "--port", "0", *args],
+            cwd=REPO,
+            env=hermetic_env(PYTHONUNBUFFERED="1", **(env or {})),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,  # one chronological log: the emulator's and its runtimes' lines
+            text=True,
+        )
+        self._lines: list[str] = []
+        self._lock = threading.Lock()
+        self._urls: queue.Queue[str | None] = queue.Queue()
+        self._reader = threading.Thread(target=self._pump, name="emulator-log", daemon=True)
+        self._reader.start()
+        try:
+            self.url = self._wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+
+    def __enter__(self) -> EmulatorProcess:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def log(self) -> str:
+        """Everything printed so far, one line per line."""
+        with self._lock:
+            return "\n".join(self._lines)
+
+    def wait_for_log(self, pattern: str, *, timeout: float = 15.0) -> re.Match[str]:
+        """The first match of `pattern` in the log, waiting up to `timeout` seconds for it."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if match := re.search(pattern, self.log()):
+                return match
+            time.sleep(0.05)
+        raise AssertionError(f"log never matched {pattern!r}:\n{self.log()}")
+
+    def stop(self) -> int:
+        """SIGTERM (SIGKILL if it lingers), then the exit status."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+        self._reader.join(timeout=5)
+        return self.proc.returncode
+
+    def _pump(self) -> None:
+        assert self.proc.stdout is not None
+        for raw in self.proc.stdout:
+            line = raw.rstrip("\n")
+            with self._lock:
+                self._lines.append(line)
+            if match := _URL_LINE.fullmatch(line):
+                self._urls.put(match.group(1))
+        self._urls.put(None)
+
+    def _wait_ready(self) -> str:
+        try:
+            url = self._urls.get(timeout=READY_TIMEOUT_S)
+        except queue.Empty:
+            raise AssertionError(f"emulator not ready after {READY_TIMEOUT_S}s:\n{self.log()}") from None
+        if url is None:
+            raise AssertionError(f"emulator exited before it was ready:\n{self.log()}")
+        return url
