@@ -11,6 +11,8 @@ import pytest
 
 from emulator.config import build_parser as emulator_parser
 from stream_client.__main__ import build_parser as client_parser
+from tests.support.emulator_process import EmulatorProcess
+from tests.support.http_client import request
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -74,3 +76,14 @@ def test_every_environment_variable_the_code_reads_is_documented() -> None:
         name for name in read if name not in table and name.replace("AWS_LAMBDA_", "…_") not in table
     )
     assert missing == []
+
+
+def test_the_handler_example_streams_as_documented(tmp_path: Path) -> None:
+    section = README.split("\n## Handler contract (the runtime)\n", 1)[1]
+    example = section.split("```python\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "example.py").write_text(example, encoding="utf-8")
+    with EmulatorProcess(["--task-root", str(tmp_path), "--handler", "example.handler"]) as running:
+        reply = request(running.url, "/", method="POST", body=b"{}")
+    assert reply.status == 200 and reply.header("content-type") == "text/plain"
+    assert reply.body == b"streamed one chunk at a time\n"
+    assert len(reply.arrivals) >= 3  # the pieces arrived one by one, not as one buffered body

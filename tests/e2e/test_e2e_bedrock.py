@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
@@ -160,3 +163,23 @@ def test_buffered_mode() -> None:
         assert [e["text"] for e in events[:-1]] == reply_tokens("b", 5)
         bad = post(buffered.url, {"prompt": ""})
         assert bad.status == 400 and bad.json()["error"]["type"] == "invalid_request"
+
+
+def test_runtime_killed_mid_stream_is_restarted() -> None:
+    with EmulatorProcess(["--timeout", "30"]) as single:
+        health = request(single.url, "/_emulator/health", method="GET").json()
+        before = health["sandboxes"][0]["pid"]
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            slow = pool.submit(
+                post, single.url, {"prompt": "k @stub:delay-ms=100 @stub:tokens=40"}, query="format=sse"
+            )
+            single.wait_for_log(r"START RequestId")
+            time.sleep(0.5)  # a few deltas are out
+            os.kill(before, signal.SIGKILL)
+            reply = slow.result(timeout=30)
+        blocks = [b for b in reply.body.decode().split("\n\n") if b]
+        assert reply.status == 200 and 1 <= len(blocks) < 40  # the stream ended early, without `done`
+        assert all(block.startswith("event: delta") for block in blocks)
+        assert_alive(single)  # a fresh runtime serves the next request
+        after = request(single.url, "/_emulator/health", method="GET").json()["sandboxes"][0]["pid"]
+        assert after != before
