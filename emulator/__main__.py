@@ -15,7 +15,9 @@ from emulator.demo import main as demo_main
 from emulator.local_lambda import Emulator
 
 
-def _wait_for_signal() -> None:
+def _stop_on_signal() -> threading.Event:
+    """An event that SIGINT/SIGTERM set. Installed before the ready line is printed, so a signal sent as
+    soon as a caller sees that line still stops everything cleanly instead of killing the process."""
     stop = threading.Event()
 
     def _handle(signum: int, frame: FrameType | None) -> None:
@@ -23,7 +25,11 @@ def _wait_for_signal() -> None:
 
     signal.signal(signal.SIGINT, _handle)
     signal.signal(signal.SIGTERM, _handle)
-    while not stop.wait(1.0):
+    return stop
+
+
+def _wait(stop: threading.Event) -> None:
+    while not stop.wait(1.0):  # a timed wait keeps the main thread responsive to signals
         pass
 
 
@@ -47,6 +53,7 @@ def _warn_if_exposed(host: str) -> None:
 
 def serve(config: EmulatorConfig) -> int:
     _warn_if_exposed(config.host)
+    stop = _stop_on_signal()
     emulator = Emulator(config)
     try:
         emulator.start()
@@ -55,7 +62,7 @@ def serve(config: EmulatorConfig) -> int:
         return 1
     try:
         print(f"Function URL: {emulator.url}", flush=True)
-        _wait_for_signal()
+        _wait(stop)
     finally:
         emulator.close()
     return 0
@@ -63,10 +70,11 @@ def serve(config: EmulatorConfig) -> int:
 
 def bedrock_stub(host: str, port: int) -> int:
     _warn_if_exposed(host)
+    stop = _stop_on_signal()
     stub = BedrockStub.start(host=host, port=port)
     try:
         print(f"Bedrock stand-in: {stub.url}", flush=True)
-        _wait_for_signal()
+        _wait(stop)
     finally:
         stub.close()
     return 0

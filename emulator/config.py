@@ -131,6 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="stream one prompt through the local function, print stats, exit")
     add_serve_arguments(demo)
     demo.add_argument("--prompt", default=None, help="prompt to send (default: a demo prompt)")
+    demo.set_defaults(log_level="WARNING")  # the streamed text, not the START/END/REPORT lines
     stub = commands.add_parser("bedrock-stub", help="run the offline Bedrock stand-in alone")
     stub.add_argument("--host", default="127.0.0.1")
     stub.add_argument("--port", type=int, default=0)

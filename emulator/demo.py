@@ -37,5 +37,8 @@ def run_demo(config: EmulatorConfig, prompt: str, *, out: TextIO, err: TextIO) -
 
 
 def main(config: EmulatorConfig, prompt: str | None) -> int:
-    """Entry point used by `python -m emulator demo`."""
+    """Entry point used by `python -m emulator demo`; the runtime logs only warnings unless told otherwise,
+    so its log lines do not interleave with the streamed text."""
+    if not any(name == "AWS_LAMBDA_LOG_LEVEL" for name, _ in config.env):
+        config = dataclasses.replace(config, env=(*config.env, ("AWS_LAMBDA_LOG_LEVEL", "WARN")))
     return run_demo(config, prompt or DEFAULT_PROMPT, out=sys.stdout, err=sys.stderr)

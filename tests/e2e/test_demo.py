@@ -38,6 +38,7 @@ def test_demo_streams_the_reply_and_prints_stats() -> None:
     assert float(total_ms) >= 9 * 20 * 0.8  # nine deltas, 20 ms apart: the stats measure the stream
     assert int(tokens) == 9 and int(size) > len(result.stdout)  # SSE framing around the text
     assert "Function URL: http://127.0.0.1:" in result.stderr
+    assert "START RequestId" not in result.stderr and "[INFO]" not in result.stderr  # quiet by default
 
 
 def test_demo_reports_a_failed_stream() -> None:
