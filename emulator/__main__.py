@@ -6,8 +6,9 @@ import logging
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import FrameType
+from typing import Protocol
 
 from emulator.bedrock_stub import BedrockStub
 from emulator.config import LOOPBACK_HOSTS, ConfigError, EmulatorConfig, build_parser
@@ -51,33 +52,40 @@ def _warn_if_exposed(host: str) -> None:
         )
 
 
-def serve(config: EmulatorConfig) -> int:
-    _warn_if_exposed(config.host)
+class _Service(Protocol):
+    @property
+    def url(self) -> str: ...
+
+    def close(self) -> None: ...
+
+
+def _serve_until_signal(*, host: str, label: str, start: Callable[[], _Service]) -> int:
+    """Start a server, print `label: URL` once it accepts requests, serve until SIGINT/SIGTERM."""
+    _warn_if_exposed(host)
     stop = _stop_on_signal()
-    emulator = Emulator(config)
     try:
-        emulator.start()
+        service = start()
     except OSError as exc:
-        print(f"error: cannot start the emulator: {exc}", file=sys.stderr)
+        print(f"error: cannot start on {host}: {exc}", file=sys.stderr)
         return 1
     try:
-        print(f"Function URL: {emulator.url}", flush=True)
+        print(f"{label}: {service.url}", flush=True)
         _wait(stop)
     finally:
-        emulator.close()
+        service.close()
     return 0
+
+
+def serve(config: EmulatorConfig) -> int:
+    """`python -m emulator serve`: the Function URL until Ctrl-C."""
+    return _serve_until_signal(host=config.host, label="Function URL", start=Emulator(config).start)
 
 
 def bedrock_stub(host: str, port: int) -> int:
-    _warn_if_exposed(host)
-    stop = _stop_on_signal()
-    stub = BedrockStub.start(host=host, port=port)
-    try:
-        print(f"Bedrock stand-in: {stub.url}", flush=True)
-        _wait(stop)
-    finally:
-        stub.close()
-    return 0
+    """`python -m emulator bedrock-stub`: the offline Bedrock stand-in alone until Ctrl-C."""
+    return _serve_until_signal(
+        host=host, label="Bedrock stand-in", start=lambda: BedrockStub.start(host=host, port=port)
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

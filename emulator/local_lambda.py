@@ -82,6 +82,8 @@ class Emulator:
         known = [c for c in (local,) if c is not None]
         if config.auth == "AWS_IAM" and not known:
             log.warning("--auth AWS_IAM without local AWS credentials: every request will get 403")
+        # Bind the Function URL first: a port in use fails fast, before any runtime is spawned.
+        self.server = FunctionUrlServer(config=config, pool=self.pool, known_credentials=known)
         sandboxes = [
             Sandbox(
                 index=index,
@@ -96,7 +98,6 @@ class Emulator:
         self.pool.add(sandboxes)
         for sandbox in sandboxes:
             sandbox.ensure_process()  # pre-warm, so the first request only pays for what Lambda would
-        self.server = FunctionUrlServer(config=config, pool=self.pool, known_credentials=known)
         self.server.serve_in_thread("function-url")
 
     def close(self) -> None:

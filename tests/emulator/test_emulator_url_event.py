@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import re
 import signal
+import socket
 import subprocess
 import sys
 
@@ -120,3 +121,25 @@ def test_bedrock_stub_subcommand() -> None:
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=20) == 0
+
+
+@pytest.mark.parametrize("command", ["serve", "bedrock-stub"])
+def test_port_in_use_is_a_one_line_error(command: str) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "emulator", command, "--port", str(port)],
+            cwd=REPO,
+            env=hermetic_env(),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.strip().splitlines() == [
+        "error: cannot start on 127.0.0.1: [Errno 98] Address already in use"
+    ]
