@@ -13,6 +13,7 @@ from streaming_runtime import StreamingResponse
 
 from bedrock_handler import output
 from bedrock_handler.config import HandlerConfig
+from bedrock_handler.deadline import DeadlineWatchdog
 from bedrock_handler.errors import DeadlineError, HandlerError, ModelStreamError, StreamInterruptedError
 from bedrock_handler.model import ModelStream, OpenStream, StreamEnd, TextDelta
 from bedrock_handler.request import ChatRequest, parse_event
@@ -77,8 +78,10 @@ def respond(
     try:
         request = parse_event(event, config=config)
         record.model_id, record.output_format = request.model_id, request.output_format.value
-        if context.get_remaining_time_in_millis() < config.deadline_margin_ms:
+        spare_ms = context.get_remaining_time_in_millis() - config.deadline_margin_ms
+        if spare_ms < 0:
             raise DeadlineError("not enough invocation time left to call the model")
+        deadline = clock() + spare_ms / 1000  # when the margin is reached, on `clock`
         stream = model.stream(request)
     except HandlerError as exc:
         record.status, record.error_type = exc.status, exc.error_type
@@ -86,7 +89,9 @@ def respond(
         body = output.error_body(error_type=exc.error_type, message=exc.message)
         headers = {"content-type": "application/json", **dict(exc.headers)}
         return StreamingResponse([body], status_code=exc.status, headers=headers)
-    chunks = _body(request, stream, context=context, config=config, record=record, clock=clock)
+    chunks = _body(
+        request, stream, context=context, config=config, record=record, clock=clock, deadline=deadline
+    )
     return StreamingResponse(chunks, status_code=200, headers=output.response_headers(request.output_format))
 
 
@@ -98,22 +103,30 @@ def _body(
     config: HandlerConfig,
     record: _Record,
     clock: Callable[[], float],
+    deadline: float,
 ) -> Iterator[str]:
     fmt = request.output_format
     record.stop_reason = "cancelled"  # replaced below unless the runtime abandons the generator
     try:
-        for event in stream:
-            if isinstance(event, TextDelta):
-                if record.first_token_ms is None:
-                    record.first_token_ms = _elapsed_ms(record.started, clock)
-                record.output_tokens += 1  # counts deltas until the model reports real usage
-                yield output.delta(fmt, event.text)
-                if context.get_remaining_time_in_millis() < config.deadline_margin_ms:
-                    record.stop_reason = "deadline"
-                    break
-            elif isinstance(event, StreamEnd):
-                record.stop_reason = event.stop_reason
-                record.input_tokens, record.output_tokens = event.input_tokens, event.output_tokens
+        # The check after each delta stops a steady stream; the watchdog stops one stalled between deltas.
+        with DeadlineWatchdog(seconds=deadline - clock(), on_deadline=stream.abort) as watchdog:
+            try:
+                for event in stream:
+                    if isinstance(event, TextDelta):
+                        if record.first_token_ms is None:
+                            record.first_token_ms = _elapsed_ms(record.started, clock)
+                        record.output_tokens += 1  # counts deltas until the model reports real usage
+                        yield output.delta(fmt, event.text)
+                        if context.get_remaining_time_in_millis() < config.deadline_margin_ms:
+                            record.stop_reason = "deadline"
+                            break
+                    elif isinstance(event, StreamEnd):
+                        record.stop_reason = event.stop_reason
+                        record.input_tokens, record.output_tokens = event.input_tokens, event.output_tokens
+            except ModelStreamError:
+                if not watchdog.fired:
+                    raise
+                record.stop_reason = "deadline"
         summary = output.Summary(
             stop_reason=record.stop_reason,
             input_tokens=record.input_tokens,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -43,6 +45,10 @@ class OpenStream(Protocol):
 
     def close(self) -> None:
         """Release the connection (also when abandoning the stream early)."""
+
+    def abort(self) -> None:
+        """From another thread: end a read that is waiting for the next event, so iteration stops at once
+        (raising `ModelStreamError`) instead of when the model sends something or the read times out."""
 
 
 class ModelStream(Protocol):
@@ -127,6 +133,17 @@ class _BotoEvents:
 
     def close(self) -> None:
         self._events.close()
+
+    def abort(self) -> None:
+        # Closing a socket does not wake a thread blocked reading it; shutting it down does. botocore's
+        # EventStream keeps urllib3's response in `_raw_stream` (pinned versions; tested with the stand-in).
+        raw = getattr(self._events, "_raw_stream", None)
+        sock = getattr(getattr(raw, "connection", None), "sock", None)
+        if sock is None:
+            self.close()
+            return
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
 
 
 def _incomplete() -> ModelStreamError:

@@ -155,6 +155,15 @@ def test_deadline_stops_cleanly_with_a_short_timeout() -> None:
         assert 1 <= len(events) - 1 < 100
 
 
+def test_deadline_stops_a_stalled_model_before_the_function_times_out() -> None:
+    with EmulatorProcess(["--timeout", "4", "--env", "DEADLINE_MARGIN_MS=2500"]) as short:
+        reply = post(short.url, {"prompt": "x @stub:delay-ms=6000 @stub:tokens=3"}, query="format=ndjson")
+        events = reply.ndjson()
+        assert [e["type"] for e in events] == ["delta", "done"]  # not cut off by the 4 s timeout
+        assert events[-1]["stopReason"] == "deadline"
+        assert "Task timed out" not in short.log()
+
+
 def test_buffered_mode() -> None:
     with EmulatorProcess(["--invoke-mode", "BUFFERED"]) as buffered:
         reply = post(buffered.url, {"prompt": "b @stub:tokens=5 @stub:delay-ms=20"}, query="format=ndjson")

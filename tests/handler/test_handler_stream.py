@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -238,3 +239,32 @@ def test_error_log_line_has_status_and_no_prompt(make_model: Build, caplog: pyte
     [line] = [json.loads(r.getMessage()) for r in caplog.records]
     assert (line["status"], line["errorType"]) == (400, "invalid_request")
     assert MARKER not in caplog.text
+
+
+def test_deadline_stops_a_model_stalled_between_deltas(make_model: Build) -> None:
+    # 5 s of time left, a 4.5 s margin: the watchdog fires after ~0.5 s, while the stand-in waits 3 s
+    # before its second delta; without it the stream would wait for that delta (or the read timeout).
+    context = FakeContext(remaining_ms=[5_000])
+    started = time.monotonic()
+    response = call(
+        make_model,
+        {"prompt": "stall @stub:tokens=3 @stub:delay-ms=3000"},
+        context=context,
+        DEADLINE_MARGIN_MS="4500",
+    )
+    events = ndjson(collect(response))
+    assert [e["type"] for e in events] == ["delta", "done"]
+    assert events[-1]["stopReason"] == "deadline"
+    assert time.monotonic() - started < 2.5  # stopped at the deadline, not after the stalled delta
+
+
+def test_watchdog_does_not_fire_once_the_stream_is_done(make_model: Build) -> None:
+    context = FakeContext(remaining_ms=[2_100])  # the watchdog's deadline is 0.1 s away
+    response = call(
+        make_model, {"prompt": "quick @stub:tokens=2"}, context=context, DEADLINE_MARGIN_MS="2000"
+    )
+    events = ndjson(collect(response))
+    assert events[-1]["stopReason"] == "end_turn"
+    time.sleep(0.3)  # past the deadline: the cancelled watchdog must not touch the pooled connection
+    again = ndjson(collect(call(make_model, {"prompt": "next @stub:tokens=2"})))
+    assert [e["text"] for e in again[:-1]] == reply_tokens("next", 2)
