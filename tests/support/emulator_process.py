@@ -13,6 +13,7 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import IO
 
 REPO = Path(__file__).resolve().parents[2]
 READY_TIMEOUT_S = 60.0
@@ -50,15 +51,24 @@ class EmulatorProcess:
             cwd=REPO,
             env=hermetic_env(PYTHONUNBUFFERED="1", **(env or {})),
             stdin=subprocess.DEVNULL,
+            # Separate pipes: stdout carries only the ready line, stderr the emulator's and its runtimes'
+            # logs. One merged pipe let a runtime's half-written line run into the ready line.
             stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,  # one chronological log: the emulator's and its runtimes' lines
+            stderr=subprocess.PIPE,
             text=True,
         )
         self._lines: list[str] = []
         self._lock = threading.Lock()
         self._urls: queue.Queue[str | None] = queue.Queue()
-        self._reader = threading.Thread(target=self._pump, name="emulator-log", daemon=True)
-        self._reader.start()
+        self._readers = [
+            threading.Thread(target=self._pump, args=(stream, watch), name=f"emulator-{name}", daemon=True)
+            for name, stream, watch in (
+                ("stdout", self.proc.stdout, True),
+                ("stderr", self.proc.stderr, False),
+            )
+        ]
+        for reader in self._readers:
+            reader.start()
         try:
             self.url = self._wait_ready()
         except BaseException:
@@ -96,18 +106,19 @@ class EmulatorProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(timeout=5)
-        self._reader.join(timeout=5)
+        for reader in self._readers:
+            reader.join(timeout=5)
         return self.proc.returncode
 
-    def _pump(self) -> None:
-        assert self.proc.stdout is not None
-        for raw in self.proc.stdout:
+    def _pump(self, stream: IO[str], watch_for_url: bool) -> None:
+        for raw in stream:
             line = raw.rstrip("\n")
             with self._lock:
-                self._lines.append(line)
-            if match := _URL_LINE.fullmatch(line):
+                self._lines.append(line)  # both pipes into one log, in arrival order
+            if watch_for_url and (match := _URL_LINE.fullmatch(line)):
                 self._urls.put(match.group(1))
-        self._urls.put(None)
+        if watch_for_url:
+            self._urls.put(None)
 
     def _wait_ready(self) -> str:
         try:
