@@ -13,7 +13,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := 1
 export PYTHONPATH := $(CURDIR):$(CURDIR)/runtime
 
-.PHONY: help setup test-tools test lint bench demo local synth deploy clean
+.PHONY: help setup test-tools test fuzz soak lint bench demo local synth deploy clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -48,6 +48,17 @@ lint: setup $(CHECKOV_VENV)/.installed  ## ruff, mypy, hadolint, cfn-lint and ch
 	$(CDK) synth --quiet
 	$(VENV)/bin/cfn-lint cdk.out/*.template.json --ignore-checks W3005
 	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download -f cdk.out/BedrockStreamingStack.template.json -f runtime/Dockerfile
+
+FUZZ_EXAMPLES ?= 2000
+fuzz: setup  ## hypothesis fuzzing at full size (FUZZ_EXAMPLES per test, random seed printed; FUZZ_SEED=N replays)
+	@seed=$${FUZZ_SEED:-$$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}; \
+	echo "fuzz seed: $$seed (replay: make fuzz FUZZ_SEED=$$seed)"; \
+	FUZZ_SEED=$$seed FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest --timeout=0 tests/reliability/test_fuzz_function_url.py
+
+SOAK_SECONDS ?= 60
+SOAK_INVOCATIONS ?= 2000
+soak: setup  ## soak and load at full size: sequential invocations, then 8 parallel clients for SOAK_SECONDS
+	SOAK_SECONDS=$(SOAK_SECONDS) SOAK_INVOCATIONS=$(SOAK_INVOCATIONS) $(PY) -m pytest -s --timeout=0 tests/reliability/test_soak_load.py
 
 bench: setup  ## run the benchmarks and write bench/RESULTS.md
 	$(PY) -m bench

@@ -100,6 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(str(exc))
     _configure_logging(config.log_level)
     if args.command == "demo":
+        _warn_if_exposed(config.host)  # demo binds --host too, if only for one prompt
         return demo_main(config, args.prompt)
     return serve(config)
 

@@ -42,6 +42,7 @@ class EmulatorConfig:
     max_queue: int = 64
     log_level: str = "INFO"
     function_name: str = "bedrock-streaming-function"
+    fault_injection: bool = False
 
     @property
     def is_loopback(self) -> bool:
@@ -84,6 +85,7 @@ class EmulatorConfig:
             region=args.region,
             max_queue=args.max_queue,
             log_level=args.log_level,
+            fault_injection=args.fault_injection,
         )
 
 
@@ -118,6 +120,11 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"), help="log level"
+    )
+    parser.add_argument(
+        "--fault-injection",
+        action="store_true",
+        help="enable POST /_emulator/faults to make the Runtime API fail on purpose (tests)",
     )
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
 import uuid
 from collections.abc import Sequence
+from http import HTTPStatus
 from pathlib import Path
 from typing import BinaryIO, cast
 
@@ -15,6 +17,7 @@ from streaming_runtime import wire
 from emulator import render
 from emulator.buffered import Reply, collect
 from emulator.config import EmulatorConfig
+from emulator.faults import FaultInjector, FaultSpecError, parse_fault
 from emulator.http_base import EmulatorHTTPServer, NoDelayHandler
 from emulator.pool import Pool, ThrottledError
 from emulator.relay import RESERVED_HEADERS, StreamRelay
@@ -27,6 +30,7 @@ log = logging.getLogger("emulator")
 MAX_REQUEST_BYTES = 6 * 1024 * 1024  # Lambda's synchronous invocation payload limit
 CHAT_PAGE = Path(__file__).resolve().parent / "chat.html"
 _BUFFERED_PREFIX = "/_emulator/buffered/"
+_FAULTS_PATH = "/_emulator/faults"
 _MAX_DISCARD_BYTES = 4 * MAX_REQUEST_BYTES
 
 
@@ -38,11 +42,17 @@ class FunctionUrlServer(EmulatorHTTPServer):
     """Serves the Function URL and the emulator's own /_emulator/ paths."""
 
     def __init__(
-        self, *, config: EmulatorConfig, pool: Pool, known_credentials: Sequence[Credentials]
+        self,
+        *,
+        config: EmulatorConfig,
+        pool: Pool,
+        known_credentials: Sequence[Credentials],
+        faults: FaultInjector | None = None,
     ) -> None:
         self.config = config
         self.pool = pool
         self.known_credentials = tuple(known_credentials)
+        self.faults = faults
         super().__init__((config.host, config.port), FunctionUrlHandler)
 
 
@@ -55,6 +65,27 @@ class FunctionUrlHandler(NoDelayHandler):
         self._dispatch()
 
     do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = do_GET  # noqa: N815
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """http.server's own refusals (bad request line, unknown method, header limits) as JSON too."""
+        try:
+            status = HTTPStatus(code)
+            error_type, default = status.phrase.replace(" ", "").replace("-", ""), status.phrase
+        except ValueError:
+            error_type, default = "BadRequest", "bad request"
+        self.close_connection = True
+        render.send_error(self, code, error_type, (message or default)[:200])
+        self._drain_unread()
+
+    def _drain_unread(self) -> None:
+        """Read (a bounded amount of) what the client is still sending before the connection closes:
+        closing with unread bytes resets it, and the client would lose the error reply."""
+        with contextlib.suppress(OSError, ValueError):
+            self.wfile.flush()
+            self.connection.settimeout(0.2)
+            for _ in range(_MAX_DISCARD_BYTES // 65536):
+                if not self.rfile.read1(65536):
+                    break
 
     def _dispatch(self) -> None:
         if self.command == "HEAD":
@@ -72,6 +103,8 @@ class FunctionUrlHandler(NoDelayHandler):
             self.chat_page()
         elif path.startswith(_BUFFERED_PREFIX) and self.command == "POST":
             self.invoke_function("/" + self.path[len(_BUFFERED_PREFIX) :], buffered=True)
+        elif path == _FAULTS_PATH and self.server.faults is not None:
+            self.faults(self.server.faults)
         else:
             self._discard_body()
             render.send_error(self, 404, "NotFound", f"no emulator page at {self.command} {path}")
@@ -87,6 +120,29 @@ class FunctionUrlHandler(NoDelayHandler):
             **self.server.pool.health(),
         }
         render.send_json(self, 200, document)
+
+    def faults(self, injector: FaultInjector) -> None:
+        """POST arms a fault, GET shows the armed ones, DELETE disarms all (see emulator/faults.py)."""
+        if self.command == "POST":
+            try:
+                body = self._read_body()
+                injector.arm(parse_fault(body))
+            except RequestTooLargeError:
+                render.send_error(self, 413, "RequestEntityTooLargeException", "fault body too large")
+                return
+            except (FaultSpecError, wire.ChunkedEncodingError, ValueError) as exc:
+                render.send_error(self, 400, "InvalidFault", str(exc))
+                return
+            log.warning("fault armed: %s", json.dumps(injector.state()))
+        elif self.command == "DELETE":
+            self._discard_body()
+            injector.clear()
+        elif self.command != "GET":
+            self._discard_body()
+            message = f"{self.command} is not allowed on {_FAULTS_PATH}"
+            render.send_error(self, 405, "MethodNotAllowed", message)
+            return
+        render.send_json(self, 200, injector.state())
 
     def chat_page(self) -> None:
         try:

@@ -14,6 +14,7 @@ import botocore.session
 
 from emulator.bedrock_stub import BedrockStub
 from emulator.config import EmulatorConfig
+from emulator.faults import FaultInjector
 from emulator.function_url import FunctionUrlServer
 from emulator.pool import Pool
 from emulator.sandbox import Sandbox
@@ -49,6 +50,7 @@ class Emulator:
         self.pool = Pool(max_queue=config.max_queue)
         self.bedrock: _Closable | None = None
         self.server: FunctionUrlServer | None = None
+        self.faults = FaultInjector() if config.fault_injection else None
 
     @property
     def url(self) -> str:
@@ -83,7 +85,9 @@ class Emulator:
         if config.auth == "AWS_IAM" and not known:
             log.warning("--auth AWS_IAM without local AWS credentials: every request will get 403")
         # Bind the Function URL first: a port in use fails fast, before any runtime is spawned.
-        self.server = FunctionUrlServer(config=config, pool=self.pool, known_credentials=known)
+        self.server = FunctionUrlServer(
+            config=config, pool=self.pool, known_credentials=known, faults=self.faults
+        )
         sandboxes = [
             Sandbox(
                 index=index,
@@ -92,6 +96,7 @@ class Emulator:
                 bedrock_url=bedrock_url,
                 host_environ=self._environ,
                 on_free=self.pool.release,
+                faults=self.faults,
             )
             for index in range(config.concurrency)
         ]

@@ -11,6 +11,7 @@ from typing import BinaryIO, ClassVar, cast
 from streaming_runtime import wire
 
 from emulator import render
+from emulator.faults import FaultInjector
 from emulator.http_base import EmulatorHTTPServer, NoDelayHandler
 from emulator.invocations import (
     FunctionFailed,
@@ -27,15 +28,30 @@ log = logging.getLogger("emulator")
 _ID = r"(?P<request_id>[^/]+)"
 # Drain at most this much of a refused body so the runtime reads our reply instead of a reset.
 _MAX_DRAIN_BYTES = 8 * 1024 * 1024
+# Endpoint method -> the name a fault targets it by (emulator.faults.ENDPOINTS).
+_FAULT_ENDPOINTS = {
+    "next_invocation": "next",
+    "post_response": "response",
+    "post_error": "error",
+    "post_init_error": "init-error",
+}
 
 
 class RuntimeApiServer(EmulatorHTTPServer):
     """Serves the Runtime API on 127.0.0.1 for the runtime process of one environment."""
 
-    def __init__(self, *, slot: InvocationSlot, function_arn: str, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self,
+        *,
+        slot: InvocationSlot,
+        function_arn: str,
+        host: str = "127.0.0.1",
+        faults: FaultInjector | None = None,
+    ) -> None:
         self.slot = slot
         self.function_arn = function_arn
         self.host = host
+        self.faults = faults
         super().__init__((host, 0), RuntimeApiHandler)
 
     @property
@@ -67,6 +83,8 @@ class RuntimeApiHandler(NoDelayHandler):
         for method, pattern, name in self.ROUTES:
             match = pattern.match(path)
             if match and method == self.command:
+                if self._inject_fault(name):
+                    return
                 endpoint: Callable[..., None] = getattr(self, name)
                 try:
                     endpoint(**match.groupdict())
@@ -76,6 +94,18 @@ class RuntimeApiHandler(NoDelayHandler):
                 return
         self._drain_body()
         render.send_runtime_api_error(self, 404, "NotFound", f"no route for {self.command} {path}")
+
+    def _inject_fault(self, name: str) -> bool:
+        """Answer with an armed fault instead of serving the endpoint (--fault-injection only)."""
+        faults = self.server.faults
+        fault = faults.take(_FAULT_ENDPOINTS[name]) if faults is not None else None
+        if fault is None:
+            return False
+        log.warning("fault injected: Runtime API %s %s answered %d", self.command, self.path, fault.status)
+        self._drain_body()
+        self.close_connection = True
+        render.send_runtime_api_error(self, fault.status, "InjectedFault", "fault injected by the emulator")
+        return True
 
     # --- endpoints -------------------------------------------------------------------------------
 

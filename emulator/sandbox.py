@@ -11,7 +11,8 @@ import time
 from collections.abc import Callable, Mapping
 
 from emulator.config import EmulatorConfig
-from emulator.invocations import FunctionFailed, Invocation
+from emulator.faults import FaultInjector
+from emulator.invocations import FunctionFailed, Invocation, State
 from emulator.runtime_api import RuntimeApiServer
 from emulator.slot import InvocationSlot
 from emulator.supervisor import Credentials, RuntimeProcess, function_arn, runtime_environment
@@ -32,12 +33,13 @@ class Sandbox:
         bedrock_url: str | None,
         host_environ: Mapping[str, str],
         on_free: Callable[[Sandbox], None],
+        faults: FaultInjector | None = None,
     ) -> None:
         self.index = index
         self.config = config
         self.slot = InvocationSlot()
         self.slot.on_delivered = self._on_delivered
-        self.api = RuntimeApiServer(slot=self.slot, function_arn=function_arn(config))
+        self.api = RuntimeApiServer(slot=self.slot, function_arn=function_arn(config), faults=faults)
         self.api.serve_in_thread(f"runtime-api-{index}")
         self.process: RuntimeProcess | None = None
         self.invocations = 0
@@ -47,6 +49,7 @@ class Sandbox:
         self._on_free = on_free
         self._lock = threading.RLock()
         self._init_reported: RuntimeProcess | None = None
+        self._serving: RuntimeProcess | None = None  # the process the current invocation went to
         self._closed = False
 
     # --- lifecycle -------------------------------------------------------------------------------
@@ -117,11 +120,13 @@ class Sandbox:
         return invocation
 
     def _on_delivered(self, invocation: Invocation) -> None:
+        self._serving = self.process
         self.invocations += 1
         lambda_log.info("START RequestId: %s Version: $LATEST", invocation.request_id)
 
     def _on_done(self, invocation: Invocation) -> None:
-        process = self.process
+        # The process that served it, even when a timeout or crash has already forgotten it.
+        process = self._serving if invocation.delivered_at is not None else self.process
         if invocation.delivered_at is not None:
             threading.Thread(target=self._report, args=(invocation, process), daemon=True).start()
         self._on_free(self)
@@ -147,19 +152,25 @@ class Sandbox:
     def _on_timeout(self, invocation: Invocation) -> None:
         if invocation.done:
             return
-        with self._lock:
-            process, self.process = self.process, None
         lambda_log.info(
             "%s Task timed out after %.2f seconds",
             time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()),
             invocation.timeout_s,
         )
-        if process is not None:
-            process.sample_memory()
-            process.kill()
-        invocation.fail(
-            FunctionFailed("Sandbox.Timedout", f"Task timed out after {invocation.timeout_s:.2f} seconds")
-        )
+        message = f"Task timed out after {invocation.timeout_s:.2f} seconds"
+        failure = FunctionFailed("Sandbox.Timedout", message)
+        with self._lock:
+            process, self.process = self.process, None
+            if process is not None:
+                process.sample_memory()
+            if invocation.state is State.RESPONDING:
+                # Mid-stream, fail first: the kill would otherwise end the stream as a truncated response.
+                # Holding the lock until the kill is done keeps the next request (which the failure frees
+                # the sandbox for) away from the old process's Runtime API.
+                invocation.fail(failure)
+            if process is not None:
+                process.kill()
+            invocation.fail(failure)  # before the first byte: the 502 goes out once the process is gone
 
     def _on_exit(self, process: RuntimeProcess, returncode: int) -> None:
         with self._lock:
@@ -178,9 +189,12 @@ class Sandbox:
                 log.error("[%s] %s: %s", current.request_id, failure.error_type, failure.message)
             if self._closed:
                 return
-            if init_error is None and was_serving:
+            if init_error is not None or was_serving:
+                # A request handed over while this runtime was exiting never reached it: it gets a fresh
+                # runtime. After an init error that is a fresh init attempt, as on Lambda (the request
+                # that was waiting when the error came was failed with it by record_init_error).
                 if self.slot.has_pending:
-                    self.ensure_process()  # a request was handed over while the runtime was exiting
+                    self.ensure_process()
             else:
                 pending = self.slot.take_pending()
                 if pending is not None and pending.fail(failure):

@@ -73,8 +73,12 @@ def verify(
         )
     body_hash = hashlib.sha256(request.body).hexdigest()
     claimed_hash = headers.get("x-amz-content-sha256")
-    if claimed_hash is not None and claimed_hash not in (body_hash, "UNSIGNED-PAYLOAD"):
-        raise AuthError("InvalidSignatureException", "x-amz-content-sha256 does not match the body")
+    # UNSIGNED-PAYLOAD (an S3 convention) would leave the body out of the signature, so a captured
+    # request could be replayed with any body; only the body's own hash is accepted.
+    if claimed_hash is not None and claimed_hash != body_hash:
+        raise AuthError(
+            "InvalidSignatureException", "x-amz-content-sha256 must be the SHA-256 hex digest of the body"
+        )
     expected = _signature(
         request,
         headers=headers,

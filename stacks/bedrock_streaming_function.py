@@ -22,6 +22,7 @@ DEFAULT_HANDLER = "bedrock_handler.app.handler"
 DEFAULT_TIMEOUT = cdk.Duration.minutes(5)
 DEFAULT_RESERVED_CONCURRENCY = 10
 DEFAULT_MAX_TOKENS_LIMIT = 4096
+DEFAULT_BOTOCORE_SERVICES = ("bedrock-runtime",)
 
 # Kept out of the image fingerprint so that imports, test runs and editors do not churn the asset hash.
 IMAGE_EXCLUDES = (
@@ -74,6 +75,9 @@ class BedrockStreamingFunction(Construct):
     :param log_retention: how long the function's log group keeps events. Default: one month.
     :param environment: extra environment variables, also overriding the handler defaults
         (``DEFAULT_MAX_TOKENS``, ``MAX_REQUEST_BYTES``, ``DEADLINE_MARGIN_MS``). Default: none.
+    :param botocore_services: the botocore service models the image keeps (the Dockerfile's
+        ``BOTOCORE_SERVICES`` build argument); a handler that creates clients for other services names
+        them too, ``("all",)`` keeps every model. Default: ``("bedrock-runtime",)``.
     """
 
     def __init__(
@@ -95,6 +99,7 @@ class BedrockStreamingFunction(Construct):
         inference_profile_regions: Mapping[str, Sequence[str]] | None = None,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
         environment: Mapping[str, str] | None = None,
+        botocore_services: Sequence[str] = DEFAULT_BOTOCORE_SERVICES,
     ) -> None:
         super().__init__(scope, construct_id)
         problems = prop_problems(
@@ -110,6 +115,7 @@ class BedrockStreamingFunction(Construct):
                 max_tokens_limit=max_tokens_limit,
                 inference_profile_regions=inference_profile_regions or {},
                 environment=environment or {},
+                botocore_services=botocore_services,
             )
         )
         if problems:
@@ -140,6 +146,7 @@ class BedrockStreamingFunction(Construct):
                 cmd=[handler],
                 platform=_PLATFORMS.get(architecture.name, ecr_assets.Platform.LINUX_ARM64),
                 exclude=list(IMAGE_EXCLUDES),
+                build_args={"BOTOCORE_SERVICES": " ".join(botocore_services)},
             ),
             architecture=architecture,
             role=self.role,

@@ -33,7 +33,9 @@ class StackSettings:
         """Read ``modelIds``, ``authType``, ``allowedOrigins``, ``reservedConcurrency`` from context;
         list values may also be given as comma-separated strings (``cdk synth -c modelIds=a,b``)."""
         get: Any = node.try_get_context
-        auth_name = str(get("authType") or "AWS_IAM").upper()
+        raw_auth = get("authType")
+        # Only an absent or empty value means the default; 0, false and the like are mistakes to report.
+        auth_name = "AWS_IAM" if raw_auth is None or raw_auth == "" else str(raw_auth).upper()
         if auth_name not in _AUTH_TYPES:
             raise ContextError(f"context authType must be AWS_IAM or NONE, got {auth_name!r}")
         return cls(

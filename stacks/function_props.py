@@ -17,6 +17,8 @@ MAX_TIMEOUT_SECONDS = 15 * 60
 _HANDLER = re.compile(r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+$")
 # A CORS origin is scheme://host[:port] with no path, query or trailing slash, or the wildcard "*".
 _ORIGIN = re.compile(r"^https?://(?:\*\.)?[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::\d{1,5})?$")
+# A botocore/data folder name (service models), or "all" (keep every model).
+_BOTOCORE_SERVICE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _ENV_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 # Lambda rejects these (it sets them itself); MODEL_IDS / MAX_TOKENS_LIMIT must follow the props,
 # because the IAM policy is derived from the same values.
@@ -60,6 +62,7 @@ class PropsToCheck:
     max_tokens_limit: int
     inference_profile_regions: Mapping[str, Sequence[str]]
     environment: Mapping[str, str]
+    botocore_services: Sequence[str]
 
 
 def prop_problems(props: PropsToCheck) -> list[str]:
@@ -71,6 +74,7 @@ def prop_problems(props: PropsToCheck) -> list[str]:
         *_concurrency_problems(props),
         *_origin_problems(props.allowed_origins),
         *_environment_problems(props.environment),
+        *_botocore_service_problems(props.botocore_services),
     ]
 
 
@@ -157,4 +161,19 @@ def _environment_problems(environment: Mapping[str, str]) -> list[str]:
             problems.append(f"environment variable {name} is reserved by Lambda")
         elif name in _PROP_OWNED_ENV:
             problems.append(f"environment variable {name} is set from its prop; pass it there instead")
+    return problems
+
+
+def _botocore_service_problems(services: Sequence[str]) -> list[str]:
+    if isinstance(services, str):
+        return ["botocore_services must be a list of service names, not one string"]
+    if not services:
+        return ["botocore_services must name at least one service (bedrock-runtime), or be ('all',)"]
+    problems = [
+        f"botocore service {service!r} must be a botocore/data folder name such as 'bedrock-runtime'"
+        for service in services
+        if not _BOTOCORE_SERVICE.match(service)
+    ]
+    if "all" not in services and "bedrock-runtime" not in services:
+        problems.append("botocore_services must keep 'bedrock-runtime' (the handler's own client)")
     return problems

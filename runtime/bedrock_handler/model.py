@@ -64,7 +64,8 @@ def create_bedrock_client(config: HandlerConfig) -> Any:
         region_name=config.region,
         connect_timeout=config.connect_timeout_s,
         read_timeout=config.read_timeout_s,
-        retries={"mode": "standard", "max_attempts": config.max_attempts},
+        # total_max_attempts counts the first call; botocore's `max_attempts` key counts only retries.
+        retries={"mode": "standard", "total_max_attempts": config.max_attempts},
         tcp_keepalive=True,
     )
     return boto3.session.Session().client("bedrock-runtime", config=botocore_config)

@@ -74,6 +74,8 @@ def parse_event(event: Mapping[str, Any], *, config: HandlerConfig) -> ChatReque
         document = json.loads(text)
     except ValueError:
         raise RequestError("body is not valid JSON") from None
+    except RecursionError:
+        raise RequestError("body JSON is nested too deeply") from None
     if not isinstance(document, dict):
         raise RequestError("JSON body must be an object")
     return _build(config, output_format, document)
@@ -151,6 +153,10 @@ def _non_empty_text(value: object, name: str) -> str:
         raise RequestError(f"{name} must be a string")
     if not value.strip():
         raise RequestError(f"{name} must not be empty")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate escape (\ud800) in the JSON: Bedrock cannot take it
+        raise RequestError(f"{name} is not valid Unicode (lone surrogate)") from None
     return value
 
 

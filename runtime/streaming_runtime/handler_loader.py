@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -33,7 +34,7 @@ def load_handler(handler: str, *, task_root: str) -> Handler:
     except SyntaxError as exc:
         raise UserCodeSyntaxError(module=module_name, reason=_syntax_reason(exc)) from exc
     except ImportError as exc:
-        raise ImportModuleError(module=module_name, reason=str(exc)) from exc
+        raise ImportModuleError(module=module_name, reason=_import_reason(exc)) from exc
     try:
         function = getattr(module, function_name)
     except AttributeError:
@@ -53,6 +54,14 @@ def _split(handler: str) -> tuple[str, str]:
     return module_name, function_name
 
 
+def _import_reason(exc: ImportError) -> str:
+    # "cannot import name 'x' from 'm' (/abs/path/m.py)": keep the base name, as for syntax errors.
+    reason = str(exc)
+    return reason.replace(exc.path, os.path.basename(exc.path)) if exc.path else reason
+
+
 def _syntax_reason(exc: SyntaxError) -> str:
-    where = f" ({exc.filename}, line {exc.lineno})" if exc.filename else ""
+    # The file's base name only, as str(SyntaxError) gives it: the message reaches clients (502 body),
+    # and the task root's absolute path is an internal detail.
+    where = f" ({os.path.basename(exc.filename)}, line {exc.lineno})" if exc.filename else ""
     return f"{exc.msg}{where}"

@@ -123,5 +123,5 @@ def _lazy_iter(body: Any) -> Iterator[Any]:
 def _decode_event(body: bytes) -> Any:
     try:
         return json.loads(body)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: JSON nested deeper than the parser allows
         raise UnmarshalError(reason=str(exc)) from None

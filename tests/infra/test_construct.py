@@ -71,17 +71,20 @@ def templates(build_context: Path, tmp_path_factory: pytest.TempPathFactory) -> 
         max_tokens_limit=512,
         log_retention=cdk.aws_logs.RetentionDays.ONE_WEEK,
         environment={"DEADLINE_MARGIN_MS": "3000", "EXTRA": "1"},
+        botocore_services=["bedrock-runtime", "s3"],
     )
     # The AwsSolutions pack runs over all three stacks: any unacknowledged finding fails the synth.
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app, write_suppressions_to_cloud_formation=True))
     assembly = app.synth()
     assets = json.loads(Path(assembly.directory, "Loosened.assets.json").read_text())
+    default_assets = json.loads(Path(assembly.directory, "Defaults.assets.json").read_text())
     return {
         "default": Template.from_stack(default_stack),
         "kinds": Template.from_stack(kinds_stack),
         "loose": Template.from_stack(loose_stack),
         "grant": grant,
         "loose_assets": assets,
+        "default_assets": default_assets,
     }
 
 
@@ -318,6 +321,16 @@ def test_loosened_options_reach_the_template(templates: dict[str, Any]) -> None:
     template.has_resource_properties("AWS::Logs::LogGroup", {"RetentionInDays": 7})
     images = templates["loose_assets"]["dockerImages"].values()
     assert [image["source"]["platform"] for image in images] == ["linux/amd64"]
+    assert [image["source"]["dockerBuildArgs"] for image in images] == [
+        {"BOTOCORE_SERVICES": "bedrock-runtime s3"}
+    ]
+
+
+def test_image_keeps_only_the_bedrock_runtime_model_by_default(templates: dict[str, Any]) -> None:
+    images = templates["default_assets"]["dockerImages"].values()
+    assert [image["source"]["dockerBuildArgs"] for image in images] == [
+        {"BOTOCORE_SERVICES": "bedrock-runtime"}
+    ]
 
 
 def test_provisioned_concurrency_creates_alias_and_puts_url_on_it(templates: dict[str, Any]) -> None:
@@ -379,6 +392,13 @@ INVALID_PROPS = [
     ("origin trailing slash", {"allowed_origins": ["https://example.com/"]}, "is not an origin"),
     ("max tokens zero", {"max_tokens_limit": 0}, "max_tokens_limit 0"),
     ("bad handler", {"handler": "app handler"}, "handler 'app handler'"),
+    (
+        "botocore service path",
+        {"botocore_services": ["bedrock-runtime", "../s3"]},
+        "botocore service '../s3'",
+    ),
+    ("botocore without bedrock", {"botocore_services": ["s3"]}, "must keep 'bedrock-runtime'"),
+    ("botocore one string", {"botocore_services": "bedrock-runtime"}, "not one string"),
     ("missing runtime", {"runtime_directory": "/nonexistent/runtime"}, "is not a directory"),
     ("reserved env", {"environment": {"AWS_REGION": "x"}}, "AWS_REGION is reserved"),
     ("env owned by prop", {"environment": {"MODEL_IDS": "x"}}, "set from its prop"),

@@ -1,0 +1,228 @@
+"""Lays out Lambda task roots under bench/out/ as the image does, cached by the requirements' hash.
+
+The function image runs `pip install -r requirements.txt --target /var/task`, prunes botocore/data to
+the services its BOTOCORE_SERVICES build argument keeps, copies bootstrap, streaming_runtime/ and
+bedrock_handler/ next to the packages and compiles everything (runtime/Dockerfile). Docker is not
+available here, so the benchmarks rebuild that folder with the same pip and the interpreter closest to
+the image's (python3.12 when this machine has one). Variants:
+
+- `image`: the Dockerfile's result (pruned as the Dockerfile prunes, byte code compiled at build time);
+- `nopyc`: the same files without any .pyc (what the image would be without the compile step);
+- `full`: `image` without the pruning (every botocore service model, compiled);
+- `seed`: the seed blog's layout: the same pinned boto3 plus `requests`, the seed-style bootstrap
+  and handler, no compiled byte code, nothing pruned.
+
+The installed packages are cached in bench/out/.task_roots/<key>/, the key hashing the requirements
+file, the kept services, the requests pin, the interpreter version and this layout's version, so
+reruns only re-copy (and re-compile) our own few files.
+"""
+
+from __future__ import annotations
+
+import functools
+import glob
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+RUNTIME_DIR = REPO / "runtime"
+REQUIREMENTS = RUNTIME_DIR / "requirements.txt"
+DOCKERFILE = RUNTIME_DIR / "Dockerfile"
+# A dot-folder: mypy (whose `files` include bench/) skips those, so it never sees the copied packages.
+OUT_DIR = REPO / "bench" / "out" / ".task_roots"
+LAYOUT_VERSION = "1"
+# What the Dockerfile copies next to the packages.
+RUNTIME_FILES = ("bootstrap", "streaming_runtime", "bedrock_handler")
+SEED_FILES = ("baseline_bootstrap.py", "seed_handler.py")
+VARIANTS = ("image", "nopyc", "full", "seed")
+# The Dockerfile's default for the services its pruning loop keeps: `ARG BOTOCORE_SERVICES="a b"`.
+_KEEP_ARG = re.compile(r'^ARG BOTOCORE_SERVICES="([^"]*)"', re.MULTILINE)
+_SKIP = shutil.ignore_patterns("__pycache__", "*.pyc")
+
+
+@dataclass(frozen=True, slots=True)
+class TaskRoots:
+    """The laid-out task roots, the interpreter that runs them and how they were obtained."""
+
+    interpreter: Path
+    interpreter_version: str
+    roots: dict[str, Path]
+    cache_key: str
+    cached: bool
+
+    def root(self, variant: str) -> Path:
+        return self.roots[variant]
+
+
+def kept_services() -> tuple[str, ...]:
+    """The botocore/data service folders the Dockerfile keeps by default; () when it does not prune."""
+    match = _KEEP_ARG.search(DOCKERFILE.read_text())
+    services = tuple(match.group(1).split()) if match else ()
+    return () if "all" in services else services
+
+
+@functools.cache
+def interpreter() -> tuple[Path, str]:
+    """The image's interpreter stand-in: a working python3.12 (the base image's version) if this machine
+    has one, else the base interpreter behind the running one (never a venv, so nothing leaks in)."""
+    candidates: list[str] = []
+    found = shutil.which("python3.12")
+    if found:
+        candidates.append(found)
+    pyenv_root = os.environ.get("PYENV_ROOT", str(Path.home() / ".pyenv"))
+    candidates += sorted(glob.glob(f"{pyenv_root}/versions/3.12*/bin/python3.12"), reverse=True)
+    candidates.append(getattr(sys, "_base_executable", sys.executable))
+    for candidate in candidates:
+        probe = subprocess.run(
+            [candidate, "-I", "-c", "import sys; print(sys.executable); print(sys.version.split()[0])"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+        if probe.returncode == 0:
+            executable, version = probe.stdout.split()
+            return Path(executable), version
+    raise RuntimeError(f"no usable interpreter among {candidates}")
+
+
+def python_shim_dir() -> Path:
+    """A folder whose `python3` is the chosen interpreter, to put first on a runtime's PATH
+    (runtime/bootstrap runs `python3`)."""
+    executable, version = interpreter()
+    shim = OUT_DIR / f"bin-{version}"
+    link = shim / "python3"
+    if not (link.is_symlink() and link.resolve() == executable.resolve()):
+        shim.mkdir(parents=True, exist_ok=True)
+        link.unlink(missing_ok=True)
+        link.symlink_to(executable)
+    return shim
+
+
+def _requests_pin() -> str:
+    """The seed root's `requests`, pinned as the dev requirements pin it."""
+    for line in (REPO / "requirements-dev.txt").read_text().splitlines():
+        if line.strip().lower().startswith("requests=="):
+            return line.strip()
+    return "requests"
+
+
+def cache_key() -> str:
+    _, version = interpreter()
+    digest = hashlib.sha256()
+    parts = (REQUIREMENTS.read_bytes(), " ".join(kept_services()).encode(), _requests_pin().encode(),
+             version.encode(), LAYOUT_VERSION.encode())  # fmt: skip
+    for part in parts:
+        digest.update(part)
+        digest.update(b"\0")
+    return digest.hexdigest()[:16]
+
+
+def _pip_install(target: Path, *requirements: str) -> None:
+    executable, _ = interpreter()
+    installed = subprocess.run(
+        [str(executable), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+         "--no-cache-dir", "--no-compile", "--target", str(target), *requirements],
+        check=False,
+        timeout=600,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PIP_NO_WARN_SCRIPT_LOCATION": "1", "PIP_ROOT_USER_ACTION": "ignore"},
+    )  # fmt: skip
+    if installed.returncode != 0:
+        raise RuntimeError(f"pip install into {target} failed:\n{installed.stderr}")
+
+
+def compile_tree(root: Path, *subpaths: str) -> None:
+    """`python -m compileall -q` as the Dockerfile runs it (on the whole root, or on `subpaths`)."""
+    executable, _ = interpreter()
+    targets = [str(root / sub) for sub in subpaths] if subpaths else [str(root)]
+    subprocess.run(
+        [str(executable), "-m", "compileall", "-q", *targets],
+        check=True,
+        timeout=600,
+        stdout=subprocess.DEVNULL,
+    )
+
+
+def prune_botocore_data(root: Path, keep: tuple[str, ...]) -> None:
+    """As the Dockerfile does: keep botocore/data's top-level files and the `keep` service folders (all of
+    them when `keep` is empty)."""
+    if not keep:
+        return
+    for entry in (root / "botocore" / "data").iterdir():
+        if entry.is_dir() and entry.name not in keep:
+            shutil.rmtree(entry)
+
+
+def _build_packages(base: Path) -> None:
+    """The cached, package-only layouts (no files of ours yet); built in a temporary folder, then moved."""
+    staging = base.with_name(base.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    plain = staging / "nopyc"
+    _pip_install(plain, "-r", str(REQUIREMENTS))
+    shutil.copytree(plain, staging / "full", symlinks=True)
+    compile_tree(staging / "full")
+    shutil.copytree(staging / "full", staging / "image", symlinks=True)
+    prune_botocore_data(staging / "image", kept_services())
+    prune_botocore_data(plain, kept_services())
+    _pip_install(staging / "seed", "-r", str(REQUIREMENTS), _requests_pin())
+    (staging / "complete").write_text(f"{_requests_pin()}\n")
+    shutil.rmtree(base, ignore_errors=True)
+    staging.rename(base)
+
+
+def _copy_ours(root: Path, names: tuple[str, ...], source: Path) -> None:
+    for name in names:
+        target = root / name
+        if target.is_dir():
+            shutil.rmtree(target)
+        else:
+            target.unlink(missing_ok=True)
+        origin = source / name
+        if origin.is_dir():
+            shutil.copytree(origin, target, ignore=_SKIP)
+        else:
+            shutil.copy2(origin, target)
+
+
+def prepare() -> TaskRoots:
+    """Lay out (or reuse) every variant and copy the current runtime and handler files into them."""
+    key = cache_key()
+    base = OUT_DIR / key
+    cached = (base / "complete").exists()
+    if not cached:
+        for stale in OUT_DIR.glob("*"):  # layouts of older requirements: ~90 MiB each
+            if stale.is_dir() and not stale.name.startswith("bin-") and stale.name != key:
+                shutil.rmtree(stale, ignore_errors=True)
+        _build_packages(base)
+    for variant in ("image", "nopyc", "full"):
+        root = base / variant
+        _copy_ours(root, RUNTIME_FILES, RUNTIME_DIR)
+        if variant != "nopyc":
+            compile_tree(root, "streaming_runtime", "bedrock_handler")
+    _copy_ours(base / "seed", SEED_FILES, REPO / "bench")
+    executable, version = interpreter()
+    return TaskRoots(
+        interpreter=executable,
+        interpreter_version=version,
+        roots={variant: base / variant for variant in VARIANTS},
+        cache_key=key,
+        cached=cached,
+    )
+
+
+def tree_size(root: Path) -> tuple[int, int]:
+    """(bytes, files) under `root` (symlinks not followed)."""
+    total = files = 0
+    for path in root.rglob("*"):
+        if path.is_file() and not path.is_symlink():
+            total += path.stat().st_size
+            files += 1
+    return total, files

@@ -1,0 +1,113 @@
+"""The benchmarks' image-layout task roots: the Dockerfile's pruning, and the pruned image still streaming."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from bench import cold_harness, task_roots
+
+PROMPT = "Layout check @stub:tokens=5"
+
+
+def _dockerfile_prune_loop() -> str:
+    """The shell loop of the Dockerfile's pip RUN that prunes botocore/data, as the image runs it."""
+    text = task_roots.DOCKERFILE.read_text().replace("\\\n", "\n")
+    match = re.search(r"^\s*(for dir in .*?done)", text, flags=re.MULTILINE | re.DOTALL)
+    assert match, "the Dockerfile has no botocore/data pruning loop"
+    return match.group(1)
+
+
+def test_kept_services_are_read_from_the_dockerfile() -> None:
+    assert task_roots.kept_services() == ("bedrock-runtime",)
+
+
+def test_layout_copies_what_the_dockerfile_copies() -> None:
+    copies = re.findall(r"^COPY\s+(\S+)\s+\S+\s*$", task_roots.DOCKERFILE.read_text(), flags=re.MULTILINE)
+    assert {source.rstrip("/") for source in copies} - {"requirements.txt"} == set(task_roots.RUNTIME_FILES)
+
+
+def test_dockerfile_loop_keeps_exactly_the_kept_services_and_top_level_files(tmp_path: Path) -> None:
+    data = tmp_path / "botocore" / "data"
+    _fake_botocore_data(data)
+    _run_prune_loop(tmp_path, " ".join(task_roots.kept_services()))
+    assert sorted(p.name for p in data.iterdir()) == ["bedrock-runtime", "endpoints.json", "partitions.json"]
+    assert (data / "bedrock-runtime" / "2023-09-30" / "service-2.json.gz").is_file()
+
+
+@pytest.mark.parametrize(
+    ("services", "kept"),
+    [
+        ("bedrock-runtime s3", ["bedrock-runtime", "s3"]),
+        ("all", ["bedrock", "bedrock-runtime", "bedrock-runtime-extra", "s3"]),
+    ],
+)
+def test_dockerfile_loop_honours_the_build_argument(tmp_path: Path, services: str, kept: list[str]) -> None:
+    data = tmp_path / "botocore" / "data"
+    _fake_botocore_data(data)
+    _run_prune_loop(tmp_path, services)
+    assert sorted(p.name for p in data.iterdir() if p.is_dir()) == kept
+
+
+def _fake_botocore_data(data: Path) -> None:
+    for service in ("bedrock-runtime", "bedrock", "s3", "bedrock-runtime-extra"):
+        (data / service / "2023-09-30").mkdir(parents=True)
+        (data / service / "2023-09-30" / "service-2.json.gz").write_bytes(b"x")
+    (data / "endpoints.json").write_text("{}")
+    (data / "partitions.json").write_text("{}")
+
+
+def _run_prune_loop(task_root: Path, services: str) -> None:
+    """The Dockerfile's loop under sh, with the build argument as Docker passes it (an env variable)."""
+    env = {"LAMBDA_TASK_ROOT": str(task_root), "BOTOCORE_SERVICES": services, "PATH": "/usr/bin:/bin"}
+    subprocess.run(["sh", "-ec", _dockerfile_prune_loop()], env=env, check=True, timeout=30)
+
+
+def test_prune_helper_matches_the_dockerfile(tmp_path: Path) -> None:
+    data = tmp_path / "botocore" / "data"
+    for service in ("bedrock-runtime", "ec2"):
+        (data / service).mkdir(parents=True)
+    (data / "endpoints.json").write_text("{}")
+    task_roots.prune_botocore_data(tmp_path, task_roots.kept_services())
+    assert sorted(p.name for p in data.iterdir()) == ["bedrock-runtime", "endpoints.json"]
+
+
+@pytest.fixture(scope="module")
+def roots() -> task_roots.TaskRoots:
+    return task_roots.prepare()  # pip installs on the first run, then cached in bench/out/.task_roots
+
+
+@pytest.mark.slow
+def test_layouts_hold_what_the_image_holds(roots: task_roots.TaskRoots) -> None:
+    image = roots.root("image")
+
+    def services(root: Path) -> list[str]:
+        return sorted(p.name for p in (root / "botocore" / "data").iterdir() if p.is_dir())
+
+    assert services(image) == ["bedrock-runtime"]
+    assert len(services(roots.root("full"))) > 100 and "bedrock-runtime" in services(roots.root("full"))
+    assert (image / "bootstrap").stat().st_mode & 0o111
+    assert list((image / "streaming_runtime").glob("__pycache__/*.pyc"))
+    assert list((image / "botocore").glob("__pycache__/*.pyc"))
+    assert not list(roots.root("nopyc").rglob("*.pyc"))
+    assert not list(roots.root("seed").rglob("*.pyc"))
+    assert (roots.root("seed") / "requests" / "__init__.py").is_file()
+    assert not (image / "requests").exists()
+
+
+@pytest.mark.slow
+def test_pruned_image_streams_the_bedrock_reply_like_the_seed_baseline(roots: task_roots.TaskRoots) -> None:
+    origins = cold_harness.module_origins(roots, "image", ("boto3", "botocore"))
+    assert all(Path(path).is_relative_to(roots.root("image")) for path in origins.values()), origins
+    with cold_harness.StandIn() as stand_in:
+        ours = cold_harness.cold_start(
+            cold_harness.ours("image", "ours"), roots, bedrock_url=stand_in.url, prompt=PROMPT
+        )
+        seed = cold_harness.cold_start(cold_harness.BASELINE, roots, bedrock_url=stand_in.url, prompt=PROMPT)
+    # The stand-in's reply is derived from the prompt: both runtimes must relay the same five words.
+    assert len(ours.body.split()) == 5
+    assert ours.body == seed.body
+    assert 0 < ours.init_s < ours.seconds

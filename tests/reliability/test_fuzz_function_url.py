@@ -1,0 +1,288 @@
+"""Fuzzing (hypothesis): arbitrary requests through the real emulator, runtime, handler and stand-in, and
+arbitrary events straight into the real runtime; every reply is a stream or a JSON error, the runtime
+process never dies, and no reply takes longer than the configured bounds.
+
+Sizes: FUZZ_EXAMPLES examples per test (default 150, a CI run); `make fuzz` sets thousands. Without
+FUZZ_SEED the run is derandomized (reproducible CI); FUZZ_SEED=N replays the random run `make fuzz`
+printed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import pytest
+from hypothesis import HealthCheck, event, example, given, settings
+from hypothesis import seed as hypothesis_seed
+from streaming_runtime import wire
+
+from emulator.config import EmulatorConfig
+from emulator.invocations import BodyChunk, FunctionFailed, ResponseEnd, ResponseStart
+from emulator.local_lambda import Emulator
+from emulator.relay import next_event
+from tests.reliability import fuzz_strategies as fs
+from tests.reliability.raw_http import RawReply, build_request, exchange
+from tests.reliability.stream_checks import (
+    EMULATOR_ERROR_TYPES,
+    HANDLER_ERROR_TYPES,
+    MODEL_FAILED_BEFORE_TEXT,
+    decode_stream,
+    error_type_of,
+)
+from tests.support.emulator_process import EmulatorProcess, hermetic_env
+
+FUNCTION_TIMEOUT_S = 6.0  # the emulator's --timeout: nothing the fuzzer sends may come near it
+SLACK_S = 4.0  # the bound on every reply is the function timeout plus this
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "150"))
+SEED = os.environ.get("FUZZ_SEED")
+# Fewer botocore retries: a throttled or unavailable stand-in answers at once instead of backing off.
+FUNCTION_ENV = {"BEDROCK_MAX_ATTEMPTS": "1", "AWS_LAMBDA_LOG_LEVEL": "WARN"}
+
+F = TypeVar("F", bound=Callable[..., Any])
+# Huge generated bodies make hypothesis warn about their repr; the size is the point.
+pytestmark = pytest.mark.filterwarnings("ignore:Generating overly large repr")
+
+
+def fuzz_settings(examples: int) -> Callable[[F], F]:
+    """Reproducible in CI (derandomized), seeded under `make fuzz`; no example database in the checkout."""
+    configured = settings(
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        derandomize=SEED is None,
+        suppress_health_check=[
+            HealthCheck.too_slow,
+            HealthCheck.data_too_large,
+            HealthCheck.large_base_example,
+        ],
+        print_blob=True,
+    )
+
+    def apply(test: F) -> F:
+        test = configured(test)
+        return hypothesis_seed(int(SEED))(test) if SEED is not None else test
+
+    return apply
+
+
+# --- through the Function URL (one emulator subprocess for the module) -----------------------------
+
+
+class Target:
+    """The emulator under test: its address, and its one runtime's pid and invocation count."""
+
+    def __init__(self, emulator: EmulatorProcess) -> None:
+        self.emulator = emulator
+        parts = urlsplit(emulator.url)
+        self.address = (parts.hostname or "127.0.0.1", parts.port or 80)
+        self.host = parts.netloc
+        self.pid, _ = self.sandbox()
+        self.counts: dict[str, int] = {}  # outcomes of test_arbitrary_requests_...
+
+    def sandbox(self) -> tuple[int, int]:
+        reply = exchange(
+            self.address, build_request("GET", "/_emulator/health", [], b"", host=self.host), timeout=10
+        )
+        state = reply.json()["sandboxes"][0]
+        return state["pid"], state["invocations"]
+
+    def send(self, case: fs.HttpCase) -> RawReply:
+        data = build_request(
+            case.method, case.target, list(case.headers), case.body, host=self.host, chunked=case.chunked
+        )
+        return exchange(self.address, data, head=case.method == "HEAD", timeout=FUNCTION_TIMEOUT_S + SLACK_S)
+
+
+@pytest.fixture(scope="module")
+def target() -> Iterator[Target]:
+    env_args = [arg for name, value in FUNCTION_ENV.items() for arg in ("--env", f"{name}={value}")]
+    with EmulatorProcess(
+        ["--timeout", str(FUNCTION_TIMEOUT_S), "--log-level", "WARNING", *env_args]
+    ) as running:
+        yield Target(running)
+        log = running.log()
+    # The emulator never hit a bug of its own (the runtime's handler tracebacks are the function's log).
+    assert "unexpected error serving" not in log, log[-4000:]
+    assert "Exception occurred during processing" not in log, log[-4000:]
+
+
+def check_reply(target: Target, case: fs.HttpCase, reply: RawReply, invocations_before: int) -> str:
+    """The fuzz properties for one request (see the module docstring); returns the kind of outcome."""
+    assert reply.status is not None, f"no status line for {case.describe()}"
+    assert reply.elapsed <= FUNCTION_TIMEOUT_S + SLACK_S, f"{reply.elapsed:.1f}s for {case.describe()}"
+    pid, invocations = target.sandbox()
+    assert pid == target.pid, f"runtime pid changed {target.pid} -> {pid} after {case.describe()}"
+    if 200 <= reply.status < 300:
+        assert reply.framing == "chunked" and reply.complete, f"stream not ended properly: {reply.framing}"
+        media_type = (reply.header("Content-Type") or "").split(";")[0]
+        fmt = {"text/event-stream": "sse", "application/x-ndjson": "ndjson"}.get(media_type, "text")
+        assert media_type in ("text/event-stream", "application/x-ndjson", "text/plain"), media_type
+        stream = decode_stream(fmt, reply.body)
+        assert fmt == "text" or stream.ending in ("done", "error"), "stream without a final event"
+        assert invocations == invocations_before + 1
+        event(f"{reply.status} {fmt} stream ending {stream.ending or 'plain'}")
+        return "stream"
+    error_type = error_type_of(reply, head=case.method == "HEAD")
+    event(f"{reply.status} {error_type or 'HEAD'}")
+    if case.method == "HEAD":
+        assert invocations - invocations_before in (0, 1)
+        return "head"
+    if error_type in HANDLER_ERROR_TYPES or error_type == MODEL_FAILED_BEFORE_TEXT:
+        assert invocations == invocations_before + 1, f"{error_type} without an invocation"
+        return "function-error"
+    assert error_type in EMULATOR_ERROR_TYPES, f"unexpected error type {error_type!r} ({reply.body[:300]!r})"
+    assert invocations == invocations_before, f"{error_type} after an invocation"
+    return "emulator-error"
+
+
+# Regressions found by this fuzzer, always replayed: JSON nested past the parser's recursion limit (was a
+# 502 RecursionError), a lone surrogate escape in the prompt (crashed the stand-in: 502), an unknown
+# method (was http.server's HTML 501).
+@fuzz_settings(EXAMPLES)
+@given(case=fs.http_cases())
+@example(
+    case=fs.HttpCase("POST", "/", (("Content-Type", "application/json"),), b"[" * 50_000 + b"]" * 50_000)
+)
+@example(case=fs.HttpCase("POST", "/", (), b'{"prompt": "\\ud800 lone surrogate"}'))
+@example(case=fs.HttpCase("BREW", "/", (), b""))
+def test_arbitrary_requests_get_a_stream_or_a_json_error(target: Target, case: fs.HttpCase) -> None:
+    _, before = target.sandbox()
+    outcome = check_reply(target, case, target.send(case), before)
+    target.counts[outcome] = target.counts.get(outcome, 0) + 1
+
+
+@fuzz_settings(EXAMPLES)
+@given(case=fs.chat_cases())
+def test_valid_chat_requests_get_the_stand_ins_exact_reply(target: Target, case: fs.HttpCase) -> None:
+    _, before = target.sandbox()
+    reply = target.send(case)
+    check_reply(target, case, reply, before)
+    expected = case.expected
+    assert expected is not None
+    if expected.status != 200:
+        assert (reply.status, error_type_of(reply)) == (expected.status, expected.error_type)
+        return
+    assert reply.status == 200
+    stream = decode_stream(expected.fmt, reply.body)
+    if expected.ends_in_error:
+        assert stream.text == expected.text
+        assert stream.ending == ("error" if expected.fmt != "text" else "")
+    else:
+        assert stream.text == expected.text
+        assert stream.ending == ("done" if expected.fmt != "text" else "")
+
+
+@fuzz_settings(max(20, EXAMPLES // 2))
+@given(data=fs.malformed_http())
+@example(data=b"GARBAGE\r\n\r\n")  # was http.server's HTML error page
+@example(data=b"POST /" + b"a" * 70_000 + b" HTTP/1.1\r\n\r\n")  # was a reset instead of the 414
+def test_malformed_http_gets_a_json_400_class_error(target: Target, data: bytes) -> None:
+    _, before = target.sandbox()
+    reply = exchange(target.address, data, half_close=True, timeout=FUNCTION_TIMEOUT_S + SLACK_S)
+    assert reply.elapsed <= FUNCTION_TIMEOUT_S + SLACK_S
+    event(f"{reply.status} {reply.body[:40]!r}" if reply.status is None else f"{reply.status}")
+    if not data.split(b"\n", 1)[0].decode("latin-1").split():  # whitespace as http.server's str.split()
+        # A blank request line is no request at all: http.server closes without a reply (RFC 9112 2.2).
+        assert (reply.status, reply.body) == (None, b"")
+    elif reply.status is None:  # a request line without a version is HTTP/0.9: the bare body, then close
+        document = json.loads(reply.body)
+        assert set(document["error"]) == {"type", "message"}
+    else:
+        assert reply.status >= 400, f"{reply.status} for {data[:80]!r}"
+        assert error_type_of(reply) in EMULATOR_ERROR_TYPES | HANDLER_ERROR_TYPES
+    pid, invocations = target.sandbox()
+    assert pid == target.pid
+    assert invocations - before in (0, 1)  # a header line without a colon still reaches the function
+
+
+def test_the_fuzz_run_reached_every_outcome(target: Target) -> None:
+    """Runs after the arbitrary-request fuzz (file order): its strategies must reach every outcome."""
+    if not target.counts:
+        pytest.skip("run together with test_arbitrary_requests_get_a_stream_or_a_json_error")
+    assert {"stream", "function-error", "emulator-error"} <= set(target.counts), target.counts
+
+
+# --- events straight into the runtime (the emulator in-process, the runtime and handler real) ------
+
+
+@pytest.fixture(scope="module")
+def sandbox_emulator() -> Iterator[Emulator]:
+    config = EmulatorConfig(
+        port=0, timeout=FUNCTION_TIMEOUT_S, env=tuple(FUNCTION_ENV.items()), log_level="WARNING"
+    )
+    with Emulator(config, environ=hermetic_env()) as emulator:
+        yield emulator
+
+
+def invoke_raw(emulator: Emulator, payload: bytes) -> tuple[list[object], float]:
+    """Hand `payload` to the runtime as the event; every response event, and the seconds it took."""
+    started = time.monotonic()
+    sandbox = emulator.pool.acquire(timeout=FUNCTION_TIMEOUT_S)
+    invocation = sandbox.invoke(payload)
+    events: list[object] = []
+    while True:
+        event = next_event(invocation)
+        events.append(event)
+        if isinstance(event, ResponseEnd | FunctionFailed):
+            return events, time.monotonic() - started
+
+
+@fuzz_settings(EXAMPLES)
+@given(case=fs.events)
+@example(case=fs.EventCase(b"[" * 50_000 + b"]" * 50_000, is_json=False, label="deep"))  # was RecursionError
+def test_arbitrary_events_get_a_response_and_the_runtime_survives(
+    sandbox_emulator: Emulator, case: fs.EventCase
+) -> None:
+    sandbox = sandbox_emulator.pool.sandboxes[0]
+    process = sandbox.ensure_process()
+    events, elapsed = invoke_raw(sandbox_emulator, case.payload)
+    assert elapsed <= FUNCTION_TIMEOUT_S + SLACK_S
+    assert sandbox.process is process and not process.exited, f"runtime died on {case.label}"
+    if not case.is_json:
+        event(f"{case.label}: /error {getattr(events[0], 'error_type', '?')}")
+        assert len(events) == 1 and isinstance(events[0], FunctionFailed), events
+        assert events[0].error_type == "Runtime.UnmarshalError", events[0]
+        return
+    if case.expected is not None and case.expected.error_type == MODEL_FAILED_BEFORE_TEXT:
+        assert len(events) == 1 and isinstance(events[0], FunctionFailed), events
+    if len(events) == 1:  # only a model failure before the first text byte may go to /error
+        event(f"{case.label}: /error {getattr(events[0], 'error_type', '?')}")
+        assert isinstance(events[0], FunctionFailed) and events[0].error_type == MODEL_FAILED_BEFORE_TEXT
+        return
+    start, *chunks, end = events
+    assert isinstance(start, ResponseStart) and start.content_type == wire.CONTENT_TYPE_HTTP_INTEGRATION, (
+        events
+    )
+    assert all(isinstance(chunk, BodyChunk) for chunk in chunks) and isinstance(end, ResponseEnd), events
+    split = wire.split_prelude(b"".join(chunk.data for chunk in chunks if isinstance(chunk, BodyChunk)))
+    assert split is not None
+    prelude, body = split
+    content_type = prelude.headers.get("content-type", "")
+    if prelude.status_code != 200:
+        assert content_type == "application/json" and end.error is None
+        document = json.loads(body)
+        event(f"{case.label}: {prelude.status_code} {document['error']['type']}")
+        assert document["error"]["type"] in HANDLER_ERROR_TYPES, document
+        assert isinstance(document["error"]["message"], str)
+        assert case.expected is None or (prelude.status_code, document["error"]["type"]) == (
+            case.expected.status,
+            case.expected.error_type,
+        ), (case.label, document)
+        return
+    fmt = {"text/event-stream": "sse", "application/x-ndjson": "ndjson"}.get(
+        content_type.split(";")[0], "text"
+    )
+    stream = decode_stream(fmt, body)
+    event(f"{case.label}: 200 {fmt} stream ending {stream.ending or 'plain'}")
+    if case.expected is not None:
+        assert case.expected.status == 200 and stream.text == case.expected.text, case.label
+        ending = "error" if case.expected.ends_in_error else "done"
+        assert stream.ending == (ending if fmt != "text" else "")
+        assert (
+            end.error is not None
+        ) == case.expected.ends_in_error  # error trailers on a mid-stream failure
