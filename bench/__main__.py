@@ -11,8 +11,15 @@ from pathlib import Path
 from bench.results import Section, load_average, render, write_results
 
 # Each module exposes `run(*, quick: bool) -> list[Section]`; other benchmark modules are added here.
-MODULES = ["bench.runtime_bench", "bench.emulator_relay_bench", "bench.demo_bench", "bench.path_bench",
-           "bench.cold_start_bench", "bench.memory_bench", "bench.task_root_bench"]  # fmt: skip
+MODULES = [
+    "bench.runtime_bench",
+    "bench.emulator_relay_bench",
+    "bench.demo_bench",
+    "bench.path_bench",
+    "bench.cold_start_bench",
+    "bench.memory_bench",
+    "bench.task_root_bench",
+]
 RESULTS_PATH = Path(__file__).with_name("RESULTS.md")
 
 

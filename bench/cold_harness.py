@@ -231,6 +231,18 @@ class ColdSample:
     body: bytes
 
 
+def spawn(contender: Contender, root: Path, *, api: BenchApi, bedrock_url: str) -> subprocess.Popen[bytes]:
+    """Start `contender`'s process in `root` with Lambda's environment for `api`, its output discarded."""
+    return subprocess.Popen(
+        contender.argv(root),
+        env=contender.env(root, api=api.address, bedrock_url=bedrock_url),
+        cwd=root,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
 def cold_start(contender: Contender, roots: TaskRoots, *, bedrock_url: str, prompt: str) -> ColdSample:
     """Spawn `contender` with one invocation already queued; time spawn -> first body chunk received."""
     root = roots.root(contender.variant)
@@ -238,14 +250,7 @@ def cold_start(contender: Contender, roots: TaskRoots, *, bedrock_url: str, prom
         invoker = Invoker(api, contender.event(prompt))
         time.sleep(0.005)  # the invoker thread queues at once; be sure it did before the spawn
         started = time.monotonic()
-        process = subprocess.Popen(
-            contender.argv(root),
-            env=contender.env(root, api=api.address, bedrock_url=bedrock_url),
-            cwd=root,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        process = spawn(contender, root, api=api, bedrock_url=bedrock_url)
         try:
             result = invoker.wait(process)
         finally:
@@ -273,14 +278,7 @@ def init_cpu(contender: Contender, roots: TaskRoots, *, bedrock_url: str) -> flo
     blocks): the init phase's cost as CPU time, which other work on the machine barely distorts."""
     root = roots.root(contender.variant)
     with BenchApi() as api:
-        process = subprocess.Popen(
-            contender.argv(root),
-            env=contender.env(root, api=api.address, bedrock_url=bedrock_url),
-            cwd=root,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        process = spawn(contender, root, api=api, bedrock_url=bedrock_url)
         try:
             deadline = time.monotonic() + 60
             while not api.first_next.wait(0.05):

@@ -8,7 +8,6 @@ after the other in alternating order.
 
 from __future__ import annotations
 
-import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,14 +49,7 @@ def measure_function(
     `growth`, read VmRSS, serve `growth` more and read VmRSS again."""
     root = roots.root(contender.variant)
     with BenchApi() as api:
-        process = subprocess.Popen(
-            contender.argv(root),
-            env=contender.env(root, api=api.address, bedrock_url=bedrock_url),
-            cwd=root,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        process = harness.spawn(contender, root, api=api, bedrock_url=bedrock_url)
         try:
             if not api.first_next.wait(60):
                 raise TimeoutError(f"{contender.name} never asked for an invocation")
