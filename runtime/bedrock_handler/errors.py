@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import ClassVar
 
 from botocore.exceptions import (
-    BotoCoreError,
     ClientError,
+    ConnectionError,
     ConnectTimeoutError,
-    EndpointConnectionError,
     EventStreamError,
+    HTTPClientError,
     ReadTimeoutError,
 )
 
@@ -60,12 +60,14 @@ class DeadlineError(HandlerError):
 
 
 class ModelStreamError(Exception):
-    """The model stream failed after it started; the handler reports it in-band and as error trailers."""
+    """The model stream failed after it started: reported in-band and as error trailers once text was
+    sent, or as `status` (see `before_first_text`) when it failed before the first text delta."""
 
-    def __init__(self, message: str, *, error_type: str) -> None:
+    def __init__(self, message: str, *, error_type: str, status: int = 502) -> None:
         super().__init__(message)
         self.message = message
         self.error_type = error_type
+        self.status = status
 
 
 class StreamInterruptedError(Exception):
@@ -91,7 +93,11 @@ _PRE_STREAM = {
 
 
 def upstream_error(exc: Exception) -> UpstreamError:
-    """The HTTP-facing error for an exception raised by the pre-stream Bedrock call."""
+    """The HTTP-facing error for an exception raised by the pre-stream Bedrock call.
+
+    botocore's network errors name the endpoint URL; the client gets a fixed message instead (the
+    detail goes to the log, see `log_detail`).
+    """
     if isinstance(exc, ClientError):
         code = str(exc.response.get("Error", {}).get("Code", ""))
         status, error_type = _PRE_STREAM.get(code, (502, "bedrock_error"))
@@ -99,11 +105,17 @@ def upstream_error(exc: Exception) -> UpstreamError:
         return UpstreamError(f"Bedrock {code or 'error'}: {message}", status=status, error_type=error_type)
     if isinstance(exc, ReadTimeoutError | ConnectTimeoutError):
         return UpstreamError("Bedrock did not answer in time", status=504, error_type="bedrock_timeout")
-    if isinstance(exc, EndpointConnectionError):
+    if isinstance(exc, ConnectionError):  # EndpointConnectionError, SSLError, ProxyConnectionError
         return UpstreamError("Bedrock endpoint unreachable", status=503, error_type="bedrock_unavailable")
-    if isinstance(exc, BotoCoreError):
-        return UpstreamError(f"Bedrock call failed: {exc}", status=502, error_type="bedrock_error")
-    return UpstreamError(f"Bedrock call failed: {type(exc).__name__}", status=502, error_type="bedrock_error")
+    if isinstance(exc, HTTPClientError):  # ConnectionClosedError, ResponseStreamingError
+        return UpstreamError(
+            "Bedrock closed the connection before answering",
+            status=502,
+            error_type="bedrock_stream_interrupted",
+        )
+    return UpstreamError(
+        f"Bedrock call failed ({type(exc).__name__})", status=502, error_type="bedrock_error"
+    )
 
 
 def stream_error(exc: Exception) -> ModelStreamError:
@@ -111,12 +123,34 @@ def stream_error(exc: Exception) -> ModelStreamError:
     if isinstance(exc, EventStreamError):
         code = str(exc.response.get("Error", {}).get("Code", "")) or "modelStreamError"
         message = str(exc.response.get("Error", {}).get("Message") or "model stream failed")
-        return ModelStreamError(f"Bedrock {code}: {message}", error_type=code)
+        # In-stream codes are the pre-stream ones with a lower-case first letter (throttlingException).
+        status, _ = _PRE_STREAM.get(code[:1].upper() + code[1:], (502, ""))
+        return ModelStreamError(f"Bedrock {code}: {message}", error_type=code, status=status)
     # urllib3's timeout and protocol errors surface unwrapped from the event-stream iterator, so they are
     # recognised by class name rather than imported (this package depends on boto3/botocore only).
     names = {cls.__name__ for cls in type(exc).__mro__}
     if "ReadTimeoutError" in names or isinstance(exc, TimeoutError):
-        return ModelStreamError("Bedrock stream stalled past the read timeout", error_type="bedrock_timeout")
-    return ModelStreamError(
-        f"Bedrock stream interrupted ({type(exc).__name__})", error_type="bedrock_stream_interrupted"
-    )
+        return ModelStreamError(
+            "Bedrock stream stalled past the read timeout", error_type="bedrock_timeout", status=504
+        )
+    return ModelStreamError("Bedrock stream interrupted", error_type="bedrock_stream_interrupted")
+
+
+def before_first_text(exc: ModelStreamError) -> UpstreamError:
+    """The error status for a model stream that failed before its first text delta (nothing was sent):
+    the same `type` and message its in-band `error` event would carry."""
+    return UpstreamError(exc.message, status=exc.status, error_type=exc.error_type)
+
+
+def log_detail(exc: BaseException) -> str:
+    """What to log about a Bedrock failure, without prompt content: the class, the text of network
+    errors (the endpoint URL), the code of service errors. Service messages and other errors' text can
+    quote the request (a ValidationException, a ParamValidationError), so they are left out."""
+    name = type(exc).__name__
+    if isinstance(exc, ClientError):  # EventStreamError included
+        return f"{name} {exc.response.get('Error', {}).get('Code', '')}".rstrip()
+    if isinstance(exc, HTTPClientError | ConnectionError | OSError):
+        return f"{name}: {exc}"
+    if {cls.__name__ for cls in type(exc).__mro__} & {"ReadTimeoutError", "ProtocolError"}:
+        return f"{name}: {exc}"  # urllib3's, raised out of the event stream
+    return name

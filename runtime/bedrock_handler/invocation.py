@@ -1,11 +1,12 @@
-"""One invocation: validate, call the model before committing a status, then stream the formatted deltas."""
+"""One invocation: validate, call the model and wait for its first text before committing a status, then
+stream the formatted deltas."""
 
 from __future__ import annotations
 
 import json
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -14,7 +15,13 @@ from streaming_runtime import StreamingResponse
 from bedrock_handler import output
 from bedrock_handler.config import HandlerConfig
 from bedrock_handler.deadline import DeadlineWatchdog
-from bedrock_handler.errors import DeadlineError, HandlerError, ModelStreamError, StreamInterruptedError
+from bedrock_handler.errors import (
+    DeadlineError,
+    HandlerError,
+    ModelStreamError,
+    StreamInterruptedError,
+    before_first_text,
+)
 from bedrock_handler.model import ModelStream, OpenStream, StreamEnd, TextDelta
 from bedrock_handler.request import ChatRequest, parse_event
 
@@ -73,7 +80,11 @@ def respond(
     model: ModelStream,
     clock: Callable[[], float] = time.monotonic,
 ) -> StreamingResponse:
-    """The response for one Function URL event: an error status, or a 200 whose body streams the reply."""
+    """The response for one Function URL event: an error status, or a 200 whose body streams the reply.
+
+    The body's first piece is pulled here, before the status is fixed, so a model stream that fails before
+    its first text delta still gets an error status (nothing has reached the client yet).
+    """
     record = _Record(request_id=getattr(context, "aws_request_id", ""), started=clock())
     try:
         request = parse_event(event, config=config)
@@ -86,13 +97,32 @@ def respond(
     except HandlerError as exc:
         record.status, record.error_type = exc.status, exc.error_type
         record.emit(clock)
-        body = output.error_body(error_type=exc.error_type, message=exc.message)
-        headers = {"content-type": "application/json", **dict(exc.headers)}
-        return StreamingResponse([body], status_code=exc.status, headers=headers)
+        return _error_response(exc)
     chunks = _body(
         request, stream, context=context, config=config, record=record, clock=clock, deadline=deadline
     )
-    return StreamingResponse(chunks, status_code=200, headers=output.response_headers(request.output_format))
+    try:
+        first = next(chunks, None)
+    except HandlerError as exc:  # the stream failed before its first text; `_body` has logged it
+        return _error_response(exc)
+    body = _resume(first, chunks)
+    return StreamingResponse(body, status_code=200, headers=output.response_headers(request.output_format))
+
+
+def _error_response(exc: HandlerError) -> StreamingResponse:
+    body = output.error_body(error_type=exc.error_type, message=exc.message)
+    headers = {"content-type": "application/json", **dict(exc.headers)}
+    return StreamingResponse([body], status_code=exc.status, headers=headers)
+
+
+def _resume(first: str | None, rest: Generator[str, None, None]) -> Iterator[str]:
+    """`first` (already pulled) then the rest; closing this closes `rest`, so its `finally` runs."""
+    try:
+        if first is not None:
+            yield first
+        yield from rest
+    finally:
+        rest.close()
 
 
 def _body(
@@ -104,28 +134,23 @@ def _body(
     record: _Record,
     clock: Callable[[], float],
     deadline: float,
-) -> Iterator[str]:
+) -> Generator[str, None, None]:
+    """The formatted deltas and final event. Before the first delta is yielded, a failure is raised as a
+    `HandlerError` (answered with its status); after it, as an in-band error and `StreamInterruptedError`."""
     fmt = request.output_format
     record.stop_reason = "cancelled"  # replaced below unless the runtime abandons the generator
     try:
         # The check after each delta stops a steady stream; the watchdog stops one stalled between deltas.
         with DeadlineWatchdog(seconds=deadline - clock(), on_deadline=stream.abort) as watchdog:
             try:
-                for event in stream:
-                    if isinstance(event, TextDelta):
-                        if record.first_token_ms is None:
-                            record.first_token_ms = _elapsed_ms(record.started, clock)
-                        record.output_tokens += 1  # counts deltas until the model reports real usage
-                        yield output.delta(fmt, event.text)
-                        if context.get_remaining_time_in_millis() < config.deadline_margin_ms:
-                            record.stop_reason = "deadline"
-                            break
-                    elif isinstance(event, StreamEnd):
-                        record.stop_reason = event.stop_reason
-                        record.input_tokens, record.output_tokens = event.input_tokens, event.output_tokens
-            except ModelStreamError:
+                yield from _deltas(stream, fmt, context=context, config=config, record=record, clock=clock)
+            except ModelStreamError as exc:
                 if not watchdog.fired:
                     raise
+                if record.first_token_ms is None:
+                    raise DeadlineError(
+                        "the function ran out of time before the model's first token"
+                    ) from exc
                 record.stop_reason = "deadline"
         summary = output.Summary(
             stop_reason=record.stop_reason,
@@ -137,11 +162,41 @@ def _body(
         )
         if final := output.done(fmt, summary):
             yield final
+    except DeadlineError as exc:
+        record.status, record.stop_reason, record.error_type = exc.status, "deadline", exc.error_type
+        raise
     except ModelStreamError as exc:
         record.stop_reason, record.error_type = "error", exc.error_type
+        if record.first_token_ms is None:  # nothing sent yet: an error status rather than an event
+            record.status = exc.status
+            raise before_first_text(exc) from exc
         if in_band := output.error(fmt, error_type=exc.error_type, message=exc.message):
             yield in_band
         raise StreamInterruptedError(f"{exc.error_type}: {exc.message}") from exc
     finally:
         stream.close()
         record.emit(clock)
+
+
+def _deltas(
+    stream: OpenStream,
+    fmt: output.OutputFormat,
+    *,
+    context: InvocationContext,
+    config: HandlerConfig,
+    record: _Record,
+    clock: Callable[[], float],
+) -> Iterator[str]:
+    """The formatted text deltas, until the model ends (recording why and its usage) or time runs short."""
+    for event in stream:
+        if isinstance(event, TextDelta):
+            if record.first_token_ms is None:
+                record.first_token_ms = _elapsed_ms(record.started, clock)
+            record.output_tokens += 1  # counts deltas until the model reports real usage
+            yield output.delta(fmt, event.text)
+            if context.get_remaining_time_in_millis() < config.deadline_margin_ms:
+                record.stop_reason = "deadline"
+                return
+        elif isinstance(event, StreamEnd):
+            record.stop_reason = event.stop_reason
+            record.input_tokens, record.output_tokens = event.input_tokens, event.output_tokens

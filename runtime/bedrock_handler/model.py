@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import socket
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -15,8 +16,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from bedrock_handler import invoke_chunks, invoke_formats
 from bedrock_handler.config import HandlerConfig
-from bedrock_handler.errors import ModelStreamError, stream_error, upstream_error
+from bedrock_handler.errors import ModelStreamError, log_detail, stream_error, upstream_error
 from bedrock_handler.request import ChatRequest
+
+LOGGER = logging.getLogger("bedrock_handler")
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +96,7 @@ class BedrockModelStream:
             response = self._client.converse_stream(**converse_arguments(request))
             return _ConverseEvents(response["stream"])
         except (ClientError, BotoCoreError) as exc:
+            LOGGER.warning("Bedrock call failed: %s", log_detail(exc))
             raise upstream_error(exc) from exc
 
 
@@ -127,6 +131,7 @@ class _BotoEvents:
         except ModelStreamError:
             raise
         except Exception as exc:  # after the stream started, any failure is reported in-band
+            LOGGER.warning("Bedrock stream failed: %s", log_detail(exc))
             raise stream_error(exc) from exc
 
     def _translate(self, events: Iterable[Mapping[str, Any]]) -> Iterator[ModelEvent]:

@@ -19,7 +19,6 @@ from urllib.parse import quote
 from hypothesis import strategies as st
 
 from emulator.stub_replies import DirectiveError, parse_directives, pre_stream_error, reply_tokens
-from tests.reliability.stream_checks import MODEL_FAILED_BEFORE_TEXT
 
 # RFC 9110 token characters (method and header names).
 TCHAR = string.ascii_letters + string.digits + "!#$%&'*+-.^_`|~"
@@ -275,9 +274,11 @@ def expected_reply(prompt: str, *, fmt: str, max_tokens: int | None) -> Expected
         return Expected(status=status, error_type=error_type, fmt=fmt)
     count = directives.tokens if max_tokens is None else min(directives.tokens, max_tokens)
     cut = min(v for v in (directives.error_after, directives.drop_after, count) if v is not None)
-    if cut == 0 < count and fmt == "text":
-        # No in-band error event in text/plain: the runtime reports the failure before the first byte.
-        return Expected(status=502, error_type=MODEL_FAILED_BEFORE_TEXT, fmt=fmt)
+    if cut == 0 < count:
+        # Nothing was sent yet, so every format gets a status; the stand-in drops first when both are 0.
+        dropped = directives.drop_after == 0
+        error_type = "bedrock_stream_interrupted" if dropped else "modelStreamErrorException"
+        return Expected(status=502, error_type=error_type, fmt=fmt)
     text = "".join(reply_tokens(clean, count)[:cut])
     return Expected(status=200, text=text, ends_in_error=cut < count, fmt=fmt)
 

@@ -25,11 +25,12 @@ HANDLER_ERROR_TYPES = frozenset(
         "bedrock_unavailable",
         "bedrock_timeout",
         "deadline_exceeded",
+        # A model stream that fails before its first text delta: the type its in-band event would carry.
+        "modelStreamErrorException",
+        "bedrock_stream_interrupted",
+        "bedrock_stream_incomplete",
     }
 )
-# The runtime's /error report when the model fails before the first text byte of a text/plain reply
-# (SSE and NDJSON send an in-band error event instead): a 502 named after the handler's exception.
-MODEL_FAILED_BEFORE_TEXT = "StreamInterruptedError"
 EMULATOR_ERROR_TYPES = frozenset(
     {
         "BadRequest",

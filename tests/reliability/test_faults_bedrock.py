@@ -76,6 +76,11 @@ def arm(emulator: EmulatorProcess, rule: dict[str, object]) -> None:
         ("@stub:model-timeout", 504, "bedrock_timeout"),
         # The stand-in never answers: botocore's read timeout (1.5 s here) fires before any byte.
         ("@stub:hang-ms=3000", 504, "bedrock_timeout"),
+        # The stream starts but fails before its first text delta: nothing was sent, so still a status,
+        # with the error type the in-band event would carry.
+        ("@stub:error-after=0", 502, "modelStreamErrorException"),
+        ("@stub:drop-after=0", 502, "bedrock_stream_interrupted"),
+        ("@stub:first-token-ms=3000", 504, "bedrock_timeout"),
     ],
 )
 def test_bedrock_failure_before_the_first_byte_is_a_json_status(
@@ -117,8 +122,7 @@ def test_bedrock_max_attempts_is_the_number_of_calls_bedrock_sees(
     [
         ("@stub:error-after=3", 3, "modelStreamErrorException"),
         ("@stub:drop-after=3", 3, "bedrock_stream_interrupted"),
-        # The stand-in stalls past the read timeout after the stream started: in-band error, not 504.
-        ("@stub:first-token-ms=3000", 0, "bedrock_timeout"),
+        # The stand-in stalls past the read timeout after the first delta: in-band error, not 504.
         ("@stub:tokens=4 @stub:delay-ms=3000", 1, "bedrock_timeout"),
     ],
 )

@@ -30,7 +30,6 @@ from tests.reliability.raw_http import RawReply, build_request, exchange
 from tests.reliability.stream_checks import (
     EMULATOR_ERROR_TYPES,
     HANDLER_ERROR_TYPES,
-    MODEL_FAILED_BEFORE_TEXT,
     decode_stream,
     error_type_of,
 )
@@ -132,7 +131,7 @@ def check_reply(target: Target, case: fs.HttpCase, reply: RawReply, invocations_
     if case.method == "HEAD":
         assert invocations - invocations_before in (0, 1)
         return "head"
-    if error_type in HANDLER_ERROR_TYPES or error_type == MODEL_FAILED_BEFORE_TEXT:
+    if error_type in HANDLER_ERROR_TYPES:
         assert invocations == invocations_before + 1, f"{error_type} without an invocation"
         return "function-error"
     assert error_type in EMULATOR_ERROR_TYPES, f"unexpected error type {error_type!r} ({reply.body[:300]!r})"
@@ -248,12 +247,8 @@ def test_arbitrary_events_get_a_response_and_the_runtime_survives(
         assert len(events) == 1 and isinstance(events[0], FunctionFailed), events
         assert events[0].error_type == "Runtime.UnmarshalError", events[0]
         return
-    if case.expected is not None and case.expected.error_type == MODEL_FAILED_BEFORE_TEXT:
-        assert len(events) == 1 and isinstance(events[0], FunctionFailed), events
-    if len(events) == 1:  # only a model failure before the first text byte may go to /error
-        event(f"{case.label}: /error {getattr(events[0], 'error_type', '?')}")
-        assert isinstance(events[0], FunctionFailed) and events[0].error_type == MODEL_FAILED_BEFORE_TEXT
-        return
+    # A JSON event never goes to /error: every handler failure before the first byte is a status.
+    assert len(events) >= 2 and not isinstance(events[0], FunctionFailed), events
     start, *chunks, end = events
     assert isinstance(start, ResponseStart) and start.content_type == wire.CONTENT_TYPE_HTTP_INTEGRATION, (
         events

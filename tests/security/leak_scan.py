@@ -19,6 +19,9 @@ INTERNAL_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("checkout path", re.compile(re.escape(str(REPO)))),
     ("interpreter path", re.compile(re.escape(sys.prefix))),
     ("absolute path", re.compile(r"(?<![\w.:/])/(?:work|home|root|tmp|usr|opt|var|etc|proc)/")),
+    # An internal endpoint: botocore's network errors quote the URL, urllib3's the host and port.
+    ("URL", re.compile(r"\bhttps?://", re.I)),
+    ("host:port", re.compile(r"\b(?:localhost|\d{1,3}(?:\.\d{1,3}){3}):\d{1,5}\b|\bport=\d+")),
 )
 
 

@@ -8,9 +8,12 @@ Deployed, the Function URL answers such a failure with a generic 502 and no deta
 
 from __future__ import annotations
 
+import contextlib
 import json
+import re
 import socket
 import textwrap
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -83,6 +86,13 @@ def test_the_detector_recognises_a_trace_and_paths() -> None:
     for text in ("/work/main/x", "/tmp/t/h.py", "see /usr/lib/x", '"stackTrace": []', "site-packages/a"):
         assert internal_leaks(text), text
     assert internal_leaks("Unable to import module 'x': No module named 'x'") == []
+    for text in (
+        'Could not connect to the endpoint URL: "http://127.0.0.1:9/model/m/converse-stream"',
+        "HTTPConnectionPool(host='bedrock.internal', port=8443): Read timed out.",
+        "upstream localhost:8080 refused",
+    ):
+        assert {"URL", "host:port"} & set(internal_leaks(text)), text
+    assert internal_leaks("Bedrock closed the connection before answering") == []
 
 
 # --- the Bedrock handler's own errors (400 ... 504) and the emulator's --------------------------------
@@ -139,6 +149,48 @@ def test_mid_stream_error_events_are_clean(bedrock_emulator: EmulatorProcess, fm
         assert response.status == 200
         assert b"error" in response.body, response.body  # the in-band error record is there
         assert_no_internals(response.body)
+
+
+class _HangUp:
+    """A Bedrock endpoint that accepts each connection and closes it unanswered (botocore's
+    ConnectionClosedError, whose message quotes the endpoint URL)."""
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            with conn:
+                conn.recv(65536)
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.listener.shutdown(socket.SHUT_RDWR)
+        self.listener.close()
+
+
+def test_bedrock_network_errors_do_not_name_the_endpoint() -> None:
+    """botocore's connection errors carry the endpoint URL; the client gets a fixed message, for a
+    connection closed unanswered, a read timeout, and (after the listener closes) a refused connection."""
+    hang_up = _HangUp()
+    env = ["--env", f"AWS_ENDPOINT_URL_BEDROCK_RUNTIME={hang_up.url}", "--env", "BEDROCK_MAX_ATTEMPTS=1"]
+    try:
+        with EmulatorProcess(env) as emulator:
+            closed = request(emulator.url, "/?format=sse", body=_prompt("x"))
+            _assert_error_json(closed, 502, "bedrock_stream_interrupted")
+            hang_up.close()
+            refused = request(emulator.url, "/?format=text", body=_prompt("x"))
+            _assert_error_json(refused, 503, "bedrock_unavailable")
+            # The operator still finds the endpoint in the function's log.
+            emulator.wait_for_log(rf"ConnectionClosedError: .*{re.escape(hang_up.url)}")
+    finally:
+        hang_up.close()
 
 
 def test_emulator_level_errors_are_clean_json(bedrock_emulator: EmulatorProcess) -> None:
