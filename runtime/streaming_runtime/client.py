@@ -105,14 +105,34 @@ class RuntimeApiClient:
         """POST an initialisation error; the caller exits afterwards."""
         self._post_error(wire.PATH_INIT_ERROR, payload, [])
 
-    def open_stream(self, invocation: Invocation, *, content_type: str) -> ResponseStream:
-        """Connect a new connection for a streamed response; headers go out with the first chunk."""
-        path = wire.response_path(invocation.request_id)
+    def preconnect(self) -> Connection:
+        """The connection for the next streamed response, connected now if possible (nothing is sent).
+
+        Opened while the handler produces its first piece, so the TCP handshake is off the first byte's
+        path (AWS's Node.js runtime also connects its response request when the invocation starts);
+        `open_stream` replaces it if it failed or went stale meanwhile.
+        """
         connection = Connection(host=self._host, port=self._port)
         try:
             connection.connect()
-        except OSError as exc:
-            raise RuntimeApiError(path, None, str(exc)) from exc
+        except OSError:
+            connection.close()
+        return connection
+
+    def open_stream(
+        self, invocation: Invocation, *, content_type: str, connection: Connection | None = None
+    ) -> ResponseStream:
+        """Start a streamed response on `connection` (from `preconnect`) if it is still open and idle,
+        else on a new one; headers go out with the first chunk."""
+        path = wire.response_path(invocation.request_id)
+        if connection is None or not connection.idle_and_open():
+            if connection is not None:
+                connection.close()
+            connection = Connection(host=self._host, port=self._port)
+            try:
+                connection.connect()
+            except OSError as exc:
+                raise RuntimeApiError(path, None, str(exc)) from exc
         headers = [
             (wire.HEADER_RESPONSE_MODE, wire.RESPONSE_MODE_STREAMING),
             ("Transfer-Encoding", "chunked"),

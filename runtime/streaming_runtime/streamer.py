@@ -29,17 +29,20 @@ def stream_response(
 ) -> None:
     """Stream `pieces` (bytes or str) as the response of `invocation`.
 
-    The first piece is pulled before the POST is opened, so a handler failing at once gets a clean
-    /error report. After the first byte, a failure becomes the two error trailers. Empty pieces are
-    skipped because an empty chunk would end the body.
+    The first piece is pulled before the POST is sent, so a handler failing at once gets a clean
+    /error report; the POST's connection is opened before that pull, so the first byte does not wait
+    for a TCP handshake. After the first byte, a failure becomes the two error trailers. Empty pieces
+    are skipped because an empty chunk would end the body.
     """
     try:
+        connection = client.preconnect()
         try:
             piece = next_piece(pieces)
         except Exception as exc:
+            connection.close()
             report_error(client=client, invocation=invocation, exc=exc)
             return
-        stream = client.open_stream(invocation, content_type=content_type)
+        stream = client.open_stream(invocation, content_type=content_type, connection=connection)
         try:
             trailers = _write_all(
                 stream=stream,

@@ -65,6 +65,20 @@ class Connection:
         self._sock = sock
         self._reader = None
 
+    def idle_and_open(self) -> bool:
+        """Whether the socket is connected and the peer has neither closed it nor sent anything: the
+        state a connection opened ahead of its request must still be in when the request goes out."""
+        if self._sock is None:
+            return False
+        try:
+            peeked = self._sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            return True  # nothing to read: open and idle
+        except OSError:
+            return False  # reset by the peer
+        del peeked  # b"": closed by the peer; any bytes: unsolicited data. Unusable either way.
+        return False
+
     def close(self) -> None:
         """Close the socket; the next request reconnects."""
         if self._reader is not None:

@@ -45,6 +45,7 @@ class Post:
     client_port: int = 0
     client_closed: bool = False
     received: float = 0.0
+    connected: float = 0.0  # when the connection that carried it was accepted
 
     def header(self, name: str) -> str | None:
         """First value of a request header (case-insensitive)."""
@@ -71,7 +72,8 @@ class NextCall:
 class RecordingApi:
     """The server; use as a context manager. Attributes tests may set: `statuses` (kind -> status to
     answer instead of 202/200, e.g. {"next": 500}) and `drop_after_chunks` (reset a streamed POST's
-    connection after that many chunks)."""
+    connection after that many chunks) and `idle_timeout_s` (close a connection on which no request
+    line arrives for that long, as an HTTP server with an idle timeout does)."""
 
     def __init__(self) -> None:
         self.events: queue.Queue[tuple[dict[str, str], bytes]] = queue.Queue()
@@ -79,6 +81,7 @@ class RecordingApi:
         self.next_calls: list[NextCall] = []
         self.statuses: dict[str, int] = {}
         self.drop_after_chunks: int | None = None
+        self.idle_timeout_s: float | None = None
         self._changed = threading.Condition()
         self._connections: set[socket.socket] = set()
         self._stopping = threading.Event()
@@ -191,6 +194,9 @@ def _make_handler(api: RecordingApi) -> type[BaseHTTPRequestHandler]:
 
         def setup(self) -> None:
             super().setup()
+            self.connected_at = time.monotonic()
+            if api.idle_timeout_s is not None:
+                self.connection.settimeout(api.idle_timeout_s)  # http.server closes it on a timeout
             with api._changed:
                 api._connections.add(self.connection)
 
@@ -245,6 +251,7 @@ def _make_handler(api: RecordingApi) -> type[BaseHTTPRequestHandler]:
                 headers=list(self.headers.items()),
                 client_port=self.client_address[1],
                 received=time.monotonic(),
+                connected=self.connected_at,
             )
             if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
                 post.chunked = True

@@ -168,3 +168,9 @@ class _FailingAsyncBody:
 
 def failing_aiter_body(event: Any, context: Any) -> StreamingResponse:
     return StreamingResponse(_FailingAsyncBody())  # type: ignore[arg-type]
+
+
+def late_first_piece(event: Any, context: Any) -> Iterator[bytes]:
+    time.sleep(event["delay_s"])  # e.g. waiting for the model's first token
+    yield b"first"
+    yield b" second"

@@ -153,3 +153,28 @@ def test_streaming_post_uses_its_own_connection(api: RecordingApi, start_runtime
     next_ports = {call.client_port for call in api.next_calls}
     assert len(next_ports) == 1, "GET /next keeps one persistent connection"
     assert post.client_port not in next_ports
+
+
+def test_response_connection_is_opened_while_the_first_piece_is_produced(
+    api: RecordingApi, start_runtime: StartRuntime
+) -> None:
+    start_runtime("handlers.late_first_piece")
+    rid = api.enqueue({"delay_s": 0.3})
+    post = api.wait_post(kind="response", request_id=rid)
+    assert post.body == b"first second" and post.complete
+    # accepted before the handler's first piece existed: the handshake is off the first byte's path
+    assert post.received - post.connected > 0.2
+
+
+def test_a_preopened_connection_the_api_closed_meanwhile_is_replaced(
+    api: RecordingApi, start_runtime: StartRuntime
+) -> None:
+    api.idle_timeout_s = 0.1  # closes the pre-opened connection long before the first piece comes
+    runtime = start_runtime("handlers.late_first_piece")
+    first = api.enqueue({"delay_s": 0.4})
+    post = api.wait_post(kind="response", request_id=first)
+    assert post.body == b"first second" and post.complete
+    assert post.received - post.connected < 0.2, "sent on a fresh connection, not the stale one"
+    second = api.enqueue({"delay_s": 0.0})
+    assert api.wait_post(kind="response", request_id=second).body == b"first second"
+    assert runtime.alive()
