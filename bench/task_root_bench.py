@@ -84,8 +84,9 @@ def run(*, quick: bool) -> list[Section]:
         "byte code at build time: Lambda's file system is read-only, so without .pyc every cold start "
         "compiles every imported module (the cold-start section's no-.pyc row) for the .pyc row's "
         "size. (3) prune botocore/data to the services used: botocore lists every service folder when it "
-        "loads a model, so the pruned root starts faster (cold-start section) and is the pruned rows "
-        "smaller; a handler that calls more AWS services adds them to the Dockerfile's case pattern.",
+        "loads a model, so the pruned root starts faster (cold-start section), and the pruned rows show "
+        "the size saved; a handler that calls more AWS services names them in the Dockerfile's "
+        "BOTOCORE_SERVICES build argument (the construct's botocore_services prop).",
         f"task roots: bench/out/.task_roots/{roots.cache_key}/, "
         f"{'reused from the cache' if roots.cached else 'laid out in this run'} ({prepared_s:.1f} s).",
     ]
