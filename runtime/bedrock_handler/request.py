@@ -153,6 +153,10 @@ def _non_empty_text(value: object, name: str) -> str:
         raise RequestError(f"{name} must be a string")
     if not value.strip():
         raise RequestError(f"{name} must not be empty")
+    return _encodable(value, name)
+
+
+def _encodable(value: str, name: str) -> str:
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate escape (\ud800) in the JSON: Bedrock cannot take it
@@ -237,4 +241,4 @@ def _stop_sequences(value: object) -> tuple[str, ...]:
             raise RequestError(
                 f"each stop sequence must be a string of 1 to {MAX_STOP_SEQUENCE_CHARS} characters"
             )
-    return tuple(value)
+    return tuple(_encodable(item, "stopSequences") for item in value)

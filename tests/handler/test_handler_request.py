@@ -129,6 +129,14 @@ BAD_INPUTS = [
     ("stopSequences not list", _json({"prompt": "a", "stopSequences": "x"}), 400, "stopSequences"),
     ("stopSequences too many", _json({"prompt": "a", "stopSequences": ["x"] * 9}), 400, "at most 8"),
     ("stopSequence empty", _json({"prompt": "a", "stopSequences": [""]}), 400, "each stop sequence"),
+    ("prompt lone surrogate", _json({"prompt": "a \ud800"}), 400, "prompt is not valid Unicode"),
+    ("system lone surrogate", _json({"prompt": "a", "system": "\udfff"}), 400, "system is not valid Unicode"),
+    (
+        "stopSequence lone surrogate",
+        _json({"prompt": "a", "stopSequences": ["ok", "\ud800"]}),
+        400,
+        "stopSequences is not valid Unicode",
+    ),
     ("body too large", _json({"prompt": "x" * 2000}), 413, "exceeds 1000 bytes"),
     (
         "base64 body too large",
