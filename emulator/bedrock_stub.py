@@ -79,6 +79,12 @@ class _StubHandler(NoDelayHandler):
             ) from None
         if not isinstance(body, dict):
             raise StubError(status=400, code="ValidationException", message="body must be a JSON object")
+        try:  # a lone surrogate escape (\ud800) parses, but is no Unicode text: Bedrock refuses it
+            json.dumps(body, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise StubError(
+                status=400, code="ValidationException", message="body text is not valid Unicode"
+            ) from None
         model_id = unquote(match["model"])
         with self.server.requests_lock:
             self.server.requests.append(StubRequest(match["op"], model_id, body, dict(self.headers.items())))

@@ -236,6 +236,11 @@ def raw_post(stub: BedrockStub, path: str, body: bytes) -> tuple[int, dict, str]
         ("/model/m/converse-stream", b"{not json", "not valid JSON"),
         ("/model/m/converse-stream", b"[1]", "JSON object"),
         ("/model/m/converse-stream", b"{}", "messages"),
+        (
+            "/model/m/converse-stream",
+            b'{"messages": [{"role": "user", "content": [{"text": "a \\ud800"}]}]}',
+            "not valid Unicode",
+        ),
         ("/model/unknown.model-v1/invoke-with-response-stream", b"{}", "no InvokeModel format"),
     ],
 )
