@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.processes import end_process
 from bench.runtime_api import BenchApi, Result
 from bench.task_roots import REPO, TaskRoots, python_shim_dir
 from emulator.url_event import HttpRequest, build_event
@@ -67,15 +68,7 @@ class StandIn:
         self.stop()
 
     def stop(self) -> None:
-        if self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait(timeout=10)
-        if self._process.stdout is not None:
-            self._process.stdout.close()
+        end_process(self._process, grace_s=10)
 
 
 def function_env(*, root: Path, handler: str, api: str, bedrock_url: str) -> dict[str, str]:
@@ -215,12 +208,6 @@ class Invoker:
         return self.result
 
 
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.kill()
-    process.wait(timeout=10)
-
-
 @dataclass(frozen=True, slots=True)
 class ColdSample:
     """One cold start: seconds from spawn to the first body byte at the API, split at the first /next."""
@@ -254,7 +241,7 @@ def cold_start(contender: Contender, roots: TaskRoots, *, bedrock_url: str, prom
         try:
             result = invoker.wait(process)
         finally:
-            stop(process)
+            end_process(process)
     index = first_body_index(result, prelude=contender.prelude)
     first_byte = result.chunk_times[index]
     return ColdSample(
@@ -287,7 +274,7 @@ def init_cpu(contender: Contender, roots: TaskRoots, *, bedrock_url: str) -> flo
             time.sleep(0.02)  # its request is out; let it settle in the blocking read
             return cpu_seconds(process.pid)
         finally:
-            stop(process)
+            end_process(process)
 
 
 def floor_run(roots: TaskRoots, *, code: str = FLOOR_CODE, bedrock_url: str) -> tuple[float, str]:

@@ -7,7 +7,6 @@ share a GIL with the client being timed; its log (START/END/REPORT and the runti
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -15,6 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import IO
+
+from bench.processes import end_process
 
 REPO = Path(__file__).resolve().parents[1]
 READY_PREFIX = "Function URL: "
@@ -49,8 +50,7 @@ class EmulatorProcess:
         )
         line = _first_line(process, _START_TIMEOUT_S)
         if not line.startswith(READY_PREFIX):
-            process.kill()
-            process.wait(timeout=10)
+            end_process(process)
             log.close()
             raise RuntimeError(f"the emulator did not start ({line!r}); see {log_path}")
         port = int(line[len(READY_PREFIX) :].strip().rstrip("/").rsplit(":", 1)[1])
@@ -58,14 +58,7 @@ class EmulatorProcess:
 
     def close(self) -> None:
         """SIGTERM (the emulator stops its runtimes), then wait; kill if it hangs."""
-        self._process.send_signal(signal.SIGTERM)
-        try:
-            self._process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait(timeout=10)
-        if self._process.stdout is not None:
-            self._process.stdout.close()
+        end_process(self._process, grace_s=15)
         self._log.close()
 
     def __enter__(self) -> EmulatorProcess:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from bench import cold_harness as harness
 from bench import task_roots
+from bench.processes import end_process
 from bench.results import Row, Section, Spread
 from bench.runtime_api import BenchApi
 
@@ -71,7 +72,7 @@ def measure_function(
             after = proc_kib(process.pid, "VmRSS")
             return Reading(init_peak, served_peak, before, after)
         finally:
-            harness.stop(process)
+            end_process(process)
 
 
 def measure_floor(roots: task_roots.TaskRoots, bedrock_url: str) -> int:

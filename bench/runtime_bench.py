@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.processes import end_process
 from bench.results import Row, Section, Spread
 from bench.runtime_api import BenchApi
 
@@ -47,11 +48,6 @@ def _start(contender: Contender, api: BenchApi) -> subprocess.Popen[bytes]:
     )
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.kill()
-    process.wait(timeout=10)
-
-
 def _proc_kib(pid: int, field_name: str) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith(field_name + ":"):
@@ -69,7 +65,7 @@ def spawn_to_first_next(contender: Contender) -> float:
                 raise TimeoutError(f"{contender.name} never called /next")
             return api.next_times[0] - started
         finally:
-            _stop(process)
+            end_process(process)
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,7 +131,7 @@ def steady_state(*, quick: bool) -> dict[str, Steady]:
                 growth[name] = _proc_kib(process.pid, "VmRSS") - before
         finally:
             for process in processes.values():
-                _stop(process)
+                end_process(process)
     return {
         name: Steady(
             ttfb_ms=Spread.of(sample["ttfb"], scale=1000),

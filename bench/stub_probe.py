@@ -21,6 +21,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
+from bench.processes import end_process
+
 REPO = Path(__file__).resolve().parents[1]
 READY_PREFIX = "Bedrock stand-in: "
 _DELTA_EVENT = b"contentBlockDelta"  # the :event-type header value of a ConverseStream text delta
@@ -123,8 +125,7 @@ class ProbedStub:
         )
         line = _readline(process.stdout)
         if not line.startswith(READY_PREFIX):
-            process.kill()
-            process.wait(timeout=10)
+            end_process(process)
             raise RuntimeError(f"the probed stand-in did not start: {line!r}")
         return cls(process, line[len(READY_PREFIX) :].strip())
 
@@ -144,13 +145,7 @@ class ProbedStub:
         """Close its stdin (it stops on EOF), then make sure it is gone."""
         if self._process.stdin is not None:
             self._process.stdin.close()
-        try:
-            self._process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait(timeout=10)
-        if self._process.stdout is not None:
-            self._process.stdout.close()
+        end_process(self._process, grace_s=10, polite=None)
 
     def __enter__(self) -> ProbedStub:
         return self
