@@ -71,12 +71,12 @@ class Connection:
         if self._sock is None:
             return False
         try:
-            peeked = self._sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+            # Returns b"" if the peer closed it, or bytes it sent unasked: unusable either way.
+            self._sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
         except BlockingIOError:
             return True  # nothing to read: open and idle
         except OSError:
             return False  # reset by the peer
-        del peeked  # b"": closed by the peer; any bytes: unsolicited data. Unusable either way.
         return False
 
     def close(self) -> None:
