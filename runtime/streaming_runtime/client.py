@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from streaming_runtime import wire
 from streaming_runtime.errors import ConfigError, ErrorPayload, RuntimeApiError, StreamInterruptedError
+from streaming_runtime.record import Record
 from streaming_runtime.transport import Connection, HttpResponse, ProtocolError
 
 logger = logging.getLogger("streaming_runtime")
@@ -17,13 +17,16 @@ logger = logging.getLogger("streaming_runtime")
 _RECOVERABLE = frozenset({400, 403, 410, 413})
 
 
-@dataclass(frozen=True, slots=True)
-class Invocation:
+class Invocation(Record):
     """One event from GET /next: its request id, headers (lower-cased names) and raw body."""
 
+    __slots__ = ("body", "headers", "request_id")
     request_id: str
     headers: Mapping[str, str]
     body: bytes
+
+    def __init__(self, request_id: str, headers: Mapping[str, str], body: bytes) -> None:
+        self._assign(request_id=request_id, headers=headers, body=body)
 
     @property
     def invocation_id(self) -> str | None:

@@ -4,33 +4,77 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 from streaming_runtime import wire
 from streaming_runtime.errors import ConfigError
 from streaming_runtime.logging_setup import LOG_LEVELS
+from streaming_runtime.record import Record
 
 # Internal knobs (leading underscore, like Lambda's own _HANDLER): tests and benchmarks use them.
 ENV_MAX_RESPONSE_BYTES = "_STREAMING_RUNTIME_MAX_RESPONSE_BYTES"
 ENV_MAX_INVOCATIONS = "_STREAMING_RUNTIME_MAX_INVOCATIONS"
 
 
-@dataclass(frozen=True, slots=True)
-class RuntimeConfig:
-    """The runtime's settings; see the README's environment-variable table."""
+class RuntimeConfig(Record):
+    """The runtime's settings; see the environment-variable table in docs/configuration.md."""
 
-    runtime_api: str = "127.0.0.1:9001"
-    handler: str = ""
-    task_root: str = "/var/task"
-    function_name: str = ""
-    function_version: str = "$LATEST"
-    memory_limit_in_mb: str = "128"
-    log_group_name: str = ""
-    log_stream_name: str = ""
-    log_format: str = "Text"
-    log_level: str = "INFO"
-    max_response_bytes: int = wire.MAX_STREAMED_RESPONSE_BYTES
-    max_invocations: int | None = None
+    __slots__ = (
+        "function_name",
+        "function_version",
+        "handler",
+        "log_format",
+        "log_group_name",
+        "log_level",
+        "log_stream_name",
+        "max_invocations",
+        "max_response_bytes",
+        "memory_limit_in_mb",
+        "runtime_api",
+        "task_root",
+    )
+    runtime_api: str
+    handler: str
+    task_root: str
+    function_name: str
+    function_version: str
+    memory_limit_in_mb: str
+    log_group_name: str
+    log_stream_name: str
+    log_format: str
+    log_level: str
+    max_response_bytes: int
+    max_invocations: int | None
+
+    def __init__(
+        self,
+        *,
+        runtime_api: str = "127.0.0.1:9001",
+        handler: str = "",
+        task_root: str = "/var/task",
+        function_name: str = "",
+        function_version: str = "$LATEST",
+        memory_limit_in_mb: str = "128",
+        log_group_name: str = "",
+        log_stream_name: str = "",
+        log_format: str = "Text",
+        log_level: str = "INFO",
+        max_response_bytes: int = wire.MAX_STREAMED_RESPONSE_BYTES,
+        max_invocations: int | None = None,
+    ) -> None:
+        self._assign(
+            runtime_api=runtime_api,
+            handler=handler,
+            task_root=task_root,
+            function_name=function_name,
+            function_version=function_version,
+            memory_limit_in_mb=memory_limit_in_mb,
+            log_group_name=log_group_name,
+            log_stream_name=log_stream_name,
+            log_format=log_format,
+            log_level=log_level,
+            max_response_bytes=max_response_bytes,
+            max_invocations=max_invocations,
+        )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ, *, argv: Sequence[str] = ()) -> RuntimeConfig:

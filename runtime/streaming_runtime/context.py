@@ -5,59 +5,140 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
 
 from streaming_runtime import wire
 from streaming_runtime.config import RuntimeConfig
 from streaming_runtime.errors import InvalidInvocationHeaders
+from streaming_runtime.record import Record
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at start-up (type checkers see True)
+if TYPE_CHECKING:
+    from typing import Any
 
 
-@dataclass(frozen=True, slots=True)
-class CognitoIdentity:
+class CognitoIdentity(Record):
     """The Cognito identity of a mobile-SDK caller (attribute names as in the managed runtime)."""
 
-    cognito_identity_id: str | None = None
-    cognito_identity_pool_id: str | None = None
+    __slots__ = ("cognito_identity_id", "cognito_identity_pool_id")
+    cognito_identity_id: str | None
+    cognito_identity_pool_id: str | None
+
+    def __init__(
+        self, cognito_identity_id: str | None = None, cognito_identity_pool_id: str | None = None
+    ) -> None:
+        self._assign(
+            cognito_identity_id=cognito_identity_id, cognito_identity_pool_id=cognito_identity_pool_id
+        )
 
 
-@dataclass(frozen=True, slots=True)
-class Client:
+class Client(Record):
     """The mobile client application that invoked the function."""
 
-    installation_id: str | None = None
-    app_title: str | None = None
-    app_version_name: str | None = None
-    app_version_code: str | None = None
-    app_package_name: str | None = None
+    __slots__ = ("app_package_name", "app_title", "app_version_code", "app_version_name", "installation_id")
+    installation_id: str | None
+    app_title: str | None
+    app_version_name: str | None
+    app_version_code: str | None
+    app_package_name: str | None
+
+    def __init__(
+        self,
+        installation_id: str | None = None,
+        app_title: str | None = None,
+        app_version_name: str | None = None,
+        app_version_code: str | None = None,
+        app_package_name: str | None = None,
+    ) -> None:
+        self._assign(
+            installation_id=installation_id,
+            app_title=app_title,
+            app_version_name=app_version_name,
+            app_version_code=app_version_code,
+            app_package_name=app_package_name,
+        )
 
 
-@dataclass(frozen=True, slots=True)
-class ClientContext:
+class ClientContext(Record):
     """The client context a mobile-SDK caller sent: `client`, `custom` and `env`."""
 
-    client: Client | None = None
-    custom: Mapping[str, Any] | None = None
-    env: Mapping[str, Any] | None = None
+    __slots__ = ("client", "custom", "env")
+    client: Client | None
+    custom: Mapping[str, Any] | None
+    env: Mapping[str, Any] | None
+
+    def __init__(
+        self,
+        client: Client | None = None,
+        custom: Mapping[str, Any] | None = None,
+        env: Mapping[str, Any] | None = None,
+    ) -> None:
+        self._assign(client=client, custom=custom, env=env)
 
 
-@dataclass(frozen=True, slots=True)
-class InvocationContext:
+class InvocationContext(Record):
     """What a handler receives as `context`; attribute names match the managed Python runtime."""
 
+    __slots__ = (
+        "aws_request_id",
+        "client_context",
+        "deadline_ms",
+        "function_name",
+        "function_version",
+        "identity",
+        "invocation_id",
+        "invoked_function_arn",
+        "log_group_name",
+        "log_stream_name",
+        "memory_limit_in_mb",
+        "tenant_id",
+        "xray_trace_id",
+    )
     aws_request_id: str
     deadline_ms: int
-    invoked_function_arn: str = ""
-    function_name: str = ""
-    function_version: str = "$LATEST"
-    memory_limit_in_mb: str = "128"
-    log_group_name: str = ""
-    log_stream_name: str = ""
-    identity: CognitoIdentity = field(default_factory=CognitoIdentity)
-    client_context: ClientContext | None = None
-    tenant_id: str | None = None
-    xray_trace_id: str | None = None
-    invocation_id: str | None = None
+    invoked_function_arn: str
+    function_name: str
+    function_version: str
+    memory_limit_in_mb: str
+    log_group_name: str
+    log_stream_name: str
+    identity: CognitoIdentity
+    client_context: ClientContext | None
+    tenant_id: str | None
+    xray_trace_id: str | None
+    invocation_id: str | None
+
+    def __init__(
+        self,
+        aws_request_id: str,
+        deadline_ms: int,
+        *,
+        invoked_function_arn: str = "",
+        function_name: str = "",
+        function_version: str = "$LATEST",
+        memory_limit_in_mb: str = "128",
+        log_group_name: str = "",
+        log_stream_name: str = "",
+        identity: CognitoIdentity | None = None,
+        client_context: ClientContext | None = None,
+        tenant_id: str | None = None,
+        xray_trace_id: str | None = None,
+        invocation_id: str | None = None,
+    ) -> None:
+        self._assign(
+            aws_request_id=aws_request_id,
+            deadline_ms=deadline_ms,
+            invoked_function_arn=invoked_function_arn,
+            function_name=function_name,
+            function_version=function_version,
+            memory_limit_in_mb=memory_limit_in_mb,
+            log_group_name=log_group_name,
+            log_stream_name=log_stream_name,
+            identity=identity or CognitoIdentity(),
+            client_context=client_context,
+            tenant_id=tenant_id,
+            xray_trace_id=xray_trace_id,
+            invocation_id=invocation_id,
+        )
 
     def get_remaining_time_in_millis(self) -> int:
         """Milliseconds until the invocation's deadline (0 once it has passed)."""

@@ -4,21 +4,36 @@ from __future__ import annotations
 
 import os
 import traceback
-from dataclasses import dataclass
-from typing import Any, ClassVar
+
+from streaming_runtime.record import Record
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at start-up (type checkers see True)
+if TYPE_CHECKING:
+    from typing import Any, ClassVar
 
 # Frames from this package are noise in a handler's stack trace; trim them like the managed runtime does.
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
-@dataclass(frozen=True, slots=True)
-class ErrorPayload:
+class ErrorPayload(Record):
     """The error JSON posted to /error, /init/error and carried by the error-body trailer."""
 
+    __slots__ = ("error_message", "error_type", "request_id", "stack_trace")
     error_type: str
     error_message: str
-    stack_trace: tuple[str, ...] = ()
-    request_id: str | None = None
+    stack_trace: tuple[str, ...]
+    request_id: str | None
+
+    def __init__(
+        self,
+        error_type: str,
+        error_message: str,
+        stack_trace: tuple[str, ...] = (),
+        request_id: str | None = None,
+    ) -> None:
+        self._assign(
+            error_type=error_type, error_message=error_message, stack_trace=stack_trace, request_id=request_id
+        )
 
     def to_json(self) -> dict[str, object]:
         """The camelCase document Lambda expects: errorMessage, errorType, stackTrace (+ requestId)."""

@@ -5,8 +5,6 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from collections.abc import Callable
-from typing import Any
 
 from streaming_runtime.errors import (
     HandlerNotCallable,
@@ -16,7 +14,12 @@ from streaming_runtime.errors import (
     UserCodeSyntaxError,
 )
 
-Handler = Callable[[Any, Any], Any]
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at start-up (type checkers see True)
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
+    Handler = Callable[[Any, Any], Any]
 
 
 def load_handler(handler: str, *, task_root: str) -> Handler:

@@ -6,7 +6,6 @@ import json
 import logging
 import os
 from collections.abc import Iterator
-from typing import Any
 
 from streaming_runtime import wire
 from streaming_runtime.async_bridge import AsyncBridge
@@ -14,10 +13,15 @@ from streaming_runtime.client import Invocation, RuntimeApiClient
 from streaming_runtime.config import RuntimeConfig
 from streaming_runtime.context import InvocationContext
 from streaming_runtime.errors import MarshalError, UnmarshalError
-from streaming_runtime.handler_loader import Handler
 from streaming_runtime.logging_setup import current_request_id, current_tenant_id
 from streaming_runtime.response import StreamingResponse
 from streaming_runtime.streamer import report_error, stream_response
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at start-up (type checkers see True)
+if TYPE_CHECKING:
+    from typing import Any
+
+    from streaming_runtime.handler_loader import Handler
 
 logger = logging.getLogger("streaming_runtime")
 

@@ -7,7 +7,10 @@ import logging
 import sys
 import time
 from contextvars import ContextVar
-from typing import TextIO
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at start-up (type checkers see True)
+if TYPE_CHECKING:
+    from typing import TextIO
 
 # Set by the loop for the duration of one invocation; read by the filter for every record.
 current_request_id: ContextVar[str | None] = ContextVar("current_request_id", default=None)

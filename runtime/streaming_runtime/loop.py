@@ -7,8 +7,11 @@ import logging
 from streaming_runtime.async_bridge import AsyncBridge
 from streaming_runtime.client import RuntimeApiClient
 from streaming_runtime.config import RuntimeConfig
-from streaming_runtime.handler_loader import Handler
 from streaming_runtime.invocation import handle_invocation
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at start-up (type checkers see True)
+if TYPE_CHECKING:
+    from streaming_runtime.handler_loader import Handler
 
 logger = logging.getLogger("streaming_runtime")
 

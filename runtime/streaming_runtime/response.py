@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 
 from streaming_runtime import wire
+from streaming_runtime.record import Record
 
 Body = Iterable[bytes | str] | AsyncIterable[bytes | str]
 
 
-@dataclass(frozen=True, slots=True)
-class StreamingResponse:
+class StreamingResponse(Record):
     """A streamed Function URL response.
 
     Status, headers and cookies are fixed when the object is built, and the runtime writes them as
@@ -24,10 +23,11 @@ class StreamingResponse:
     :param cookies: full `Set-Cookie` values, one per cookie. Default: none.
     """
 
+    __slots__ = ("body", "cookies", "headers", "status_code")
     body: Body
-    status_code: int = 200
-    headers: Mapping[str, str] = field(default_factory=dict)
-    cookies: Sequence[str] = ()
+    status_code: int
+    headers: Mapping[str, str]
+    cookies: Sequence[str]
 
     def __init__(
         self,
@@ -41,10 +41,9 @@ class StreamingResponse:
             raise ValueError(f"status_code {status_code!r} is not an HTTP status")
         if cookies is not None and isinstance(cookies, str):
             raise TypeError("cookies must be a sequence of Set-Cookie strings, not one string")
-        object.__setattr__(self, "body", body)
-        object.__setattr__(self, "status_code", int(status_code))
-        object.__setattr__(self, "headers", dict(headers or {}))
-        object.__setattr__(self, "cookies", tuple(cookies or ()))
+        self._assign(
+            body=body, status_code=int(status_code), headers=dict(headers or {}), cookies=tuple(cookies or ())
+        )
 
     def prelude(self) -> bytes:
         """The prelude bytes (JSON and the 8-NUL delimiter) for this response."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from typing import Any
 
 from streaming_runtime import wire
 from streaming_runtime.client import Invocation, ResponseStream, RuntimeApiClient
@@ -14,6 +13,10 @@ from streaming_runtime.errors import (
     ResponseSizeTooLarge,
     StreamInterruptedError,
 )
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at start-up (type checkers see True)
+if TYPE_CHECKING:
+    from typing import Any
 
 logger = logging.getLogger("streaming_runtime")
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Sequence
-from dataclasses import dataclass
 from io import BufferedReader
 
 from streaming_runtime import wire
+from streaming_runtime.record import Record
 
 _MAX_LINE = 64 * 1024
 _MAX_HEADERS = 200
@@ -22,13 +22,16 @@ class ProtocolError(ConnectionError):
     """The peer answered something that is not a well-formed HTTP/1.1 response, or closed early."""
 
 
-@dataclass(frozen=True, slots=True)
-class HttpResponse:
+class HttpResponse(Record):
     """A complete response: status, headers as received (names lower-cased, repeats kept), body."""
 
+    __slots__ = ("body", "headers", "status")
     status: int
     headers: tuple[tuple[str, str], ...]
     body: bytes
+
+    def __init__(self, status: int, headers: tuple[tuple[str, str], ...], body: bytes) -> None:
+        self._assign(status=status, headers=headers, body=body)
 
     def header_map(self) -> dict[str, str]:
         """Headers as a dict (lower-cased names; repeated headers joined with ', ')."""

@@ -10,8 +10,12 @@ import base64
 import binascii
 import json
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import BinaryIO
+
+from streaming_runtime.record import Record
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at start-up (type checkers see True)
+if TYPE_CHECKING:
+    from typing import BinaryIO
 
 API_VERSION = "2018-06-01"
 PATH_PREFIX = f"/{API_VERSION}/runtime"
@@ -87,16 +91,16 @@ def encode_last_chunk(trailers: Mapping[str, str] | None = None) -> bytes:
     return b"".join(lines)
 
 
-@dataclass
 class ChunkedBody:
     """Iterates over the chunks of a chunked body; `trailers` is filled once iteration has ended.
 
     Trailer names are lower-cased (HTTP field names are case-insensitive).
     """
 
-    reader: BinaryIO
-    trailers: dict[str, str] = field(default_factory=dict)
-    complete: bool = False
+    def __init__(self, reader: BinaryIO) -> None:
+        self.reader = reader
+        self.trailers: dict[str, str] = {}
+        self.complete = False
 
     def __iter__(self) -> Iterator[bytes]:
         while True:
@@ -162,12 +166,15 @@ def _single_line(value: str) -> str:
 # --- error trailers (PROTOCOL.md §2.3) ------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class StreamError:
+class StreamError(Record):
     """A mid-stream error as carried by the two trailers: its type and the decoded error JSON."""
 
+    __slots__ = ("body", "error_type")
     error_type: str
     body: Mapping[str, object]
+
+    def __init__(self, error_type: str, body: Mapping[str, object]) -> None:
+        self._assign(error_type=error_type, body=body)
 
 
 def error_trailers(payload: Mapping[str, object]) -> dict[str, str]:
@@ -205,13 +212,18 @@ def decode_error_trailers(trailers: Mapping[str, str]) -> StreamError | None:
 # --- http-integration-response prelude (PROTOCOL.md §3.3) -----------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Prelude:
+class Prelude(Record):
     """Status, headers and cookies a streaming function sets for its Function URL response."""
 
-    status_code: int = 200
-    headers: Mapping[str, str] = field(default_factory=dict)
-    cookies: Sequence[str] = ()
+    __slots__ = ("cookies", "headers", "status_code")
+    status_code: int
+    headers: Mapping[str, str]
+    cookies: Sequence[str]
+
+    def __init__(
+        self, status_code: int = 200, headers: Mapping[str, str] | None = None, cookies: Sequence[str] = ()
+    ) -> None:
+        self._assign(status_code=status_code, headers=dict(headers or {}), cookies=cookies)
 
 
 class PreludeError(ValueError):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from tests.infra.conftest import REPO_ROOT
 
-README = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+README = (REPO_ROOT / "docs" / "deploy.md").read_text(encoding="utf-8")
 SECTION = README.split("\n## Use the construct in your own app\n", 1)[1].split("\n## ", 1)[0]
 
 
