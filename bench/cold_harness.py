@@ -16,16 +16,17 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from bench.processes import end_process
 from bench.runtime_api import BenchApi, Result
 from bench.task_roots import REPO, TaskRoots, python_shim_dir
 from emulator.url_event import HttpRequest, build_event
 
+T = TypeVar("T")
 REGION = "us-east-1"
 PRELUDE_END = b"\0" * 8
 _READY = re.compile(r"Bedrock stand-in: (http://\S+)")
@@ -128,7 +129,7 @@ class Contender:
 
     def env(self, root: Path, *, api: str, bedrock_url: str) -> dict[str, str]:
         env = function_env(root=root, handler=self.handler, api=api, bedrock_url=bedrock_url)
-        if self.variant == "seed" or self.name.startswith("floor"):
+        if self.variant.startswith("seed") or self.name.startswith("floor"):
             # The seed's bootstrap imports requests before it puts the task root on sys.path: in its
             # image the packages were on the interpreter's path, as PYTHONPATH puts them here.
             env["PYTHONPATH"] = str(root)
@@ -149,17 +150,28 @@ def ours(variant: str, name: str) -> Contender:
                      _ours_event, prelude=True)  # fmt: skip
 
 
-BASELINE = Contender(
-    "baseline",
-    "seed",
-    lambda root: ["python3", str(root / "baseline_bootstrap.py")],
-    "seed_handler.handler",
-    _seed_event,
-    prelude=False,
-)
+def seed(variant: str, name: str) -> Contender:
+    """bench/baseline_bootstrap.py with bench/seed_handler.py, from the `variant` task root."""
+    return Contender(name, variant, lambda root: ["python3", str(root / "baseline_bootstrap.py")],
+                     "seed_handler.handler", _seed_event, prelude=False)  # fmt: skip
+
+
+# The honest seed-style baseline: its packages byte-compiled by pip, as its own image would have them.
+BASELINE = seed("seed", "baseline")
+# The old baseline (pip --no-compile: boto3 compiled at every cold start), kept as an explanatory row.
+BASELINE_NOPYC = seed("seed_nopyc", "baseline, no .pyc")
 FLOOR = Contender(
     "floor", "image", lambda root: ["python3", "-c", FLOOR_CODE], "-", _ours_event, prelude=False
 )
+
+
+def round_order(items: Sequence[T], index: int) -> list[T]:
+    """Round `index`'s order of `items`: rounds come in pairs, the second the reverse of the first, and
+    each pair is rotated one further, so each contender runs before and after each other one equally
+    often (for two: AB, BA, BA, AB, ...) and early and late alike."""
+    shift = (index // 2) % len(items)
+    order = [*items[shift:], *items[:shift]]
+    return order[::-1] if index % 2 else order
 
 
 def first_body_index(result: Result, *, prelude: bool) -> int:
@@ -311,3 +323,41 @@ def module_origins(roots: TaskRoots, variant: str, modules: tuple[str, ...]) -> 
     )
     origins: dict[str, str] = json.loads(done.stdout)
     return origins
+
+
+@dataclass(frozen=True, slots=True)
+class BytecodeUse:
+    """How a task root's modules were loaded by one import run (`python3 -v`)."""
+
+    cache_tag: str  # the interpreter's, e.g. cpython-312
+    from_pyc: tuple[str, ...]  # .pyc files under the root that were loaded
+    compiled: tuple[str, ...]  # .py files under the root compiled from source (no usable .pyc)
+
+
+_CODE_OBJECT = "# code object from "
+
+
+def bytecode_use(root: Path, code: str) -> BytecodeUse:
+    """Run `python3 -v -c code` in the task root `root` (on PYTHONPATH) with a function's environment and
+    sort the root's modules by where their code came from (the -v lines: `code object from '<x>.pyc'`
+    when a valid cached file was used, `code object from <x>.py` when the source had to be compiled)."""
+    env = function_env(root=root, handler="-", api="127.0.0.1:9", bedrock_url="http://127.0.0.1:9")
+    env["PYTHONPATH"] = str(root)
+    done = subprocess.run(
+        ["python3", "-v", "-c", "import sys; print(sys.implementation.cache_tag); " + code],
+        env=env,
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    from_pyc: list[str] = []
+    compiled: list[str] = []
+    for line in done.stderr.splitlines():
+        if not line.startswith(_CODE_OBJECT):
+            continue
+        origin = line[len(_CODE_OBJECT) :].strip("'")
+        if Path(origin).is_relative_to(root):
+            (from_pyc if origin.endswith(".pyc") else compiled).append(origin)
+    return BytecodeUse(done.stdout.split()[0], tuple(from_pyc), tuple(compiled))

@@ -128,8 +128,9 @@ def run(*, quick: bool) -> list[Section]:
         f"{repeats} processes of each kind, alternating (floor, ours, baseline, floor); {elapsed:.0f} s. "
         "ours = runtime/bootstrap + bedrock_handler on the image task root; floor = "
         f'`python3 -c "{harness.FLOOR_CODE}"` on the same task root, reading its own VmHWM; '
-        "baseline = the seed-style bootstrap and handler on the seed task root. Same interpreter and clean "
-        "environment as the cold-start section.",
+        "baseline = the seed-style bootstrap and handler on the seed-style task root, laid out as in the "
+        "cold-start section (its packages byte-compiled by pip's default, as the seed's own image would "
+        "have them). Same interpreter and clean environment as the cold-start section.",
         "after init = VmHWM at the process's first GET /next (handler module imported, Bedrock client "
         f"built); each invocation streams {PROMPT.split('=')[1]} deltas from the stand-in "
         "(ConverseStream for both).",

@@ -34,6 +34,7 @@ class Result:
     chunk_times: list[float] = field(default_factory=list)
     chunks: list[bytes] = field(default_factory=list)
     finished: float = 0.0
+    path: str = ""  # the runtime's POST: /2018-06-01/runtime/invocation/<id>/response (or /error)
     done: threading.Event = field(default_factory=threading.Event)
 
 
@@ -166,6 +167,7 @@ class BenchApi:
 
     def _post(self, conn: socket.socket, reader: BufferedReader, path: str, headers: dict[str, str]) -> None:
         result = self._results[path.split("/")[4]]
+        result.path = path
         if "chunked" in headers.get("transfer-encoding", ""):
             for chunk in wire.iter_chunked(reader):
                 result.chunk_times.append(time.monotonic())

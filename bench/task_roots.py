@@ -9,12 +9,22 @@ the image's (python3.12 when this machine has one). Variants:
 - `image`: the Dockerfile's result (pruned as the Dockerfile prunes, byte code compiled at build time);
 - `nopyc`: the same files without any .pyc (what the image would be without the compile step);
 - `full`: `image` without the pruning (every botocore service model, compiled);
-- `seed`: the seed blog's layout: the same pinned boto3 plus `requests`, the seed-style bootstrap
-  and handler, no compiled byte code, nothing pruned.
+- `seed`: the seed's own image as its users would build it: the same pinned boto3 plus `requests`
+  installed by a plain `pip install --target` (which byte-compiles what it installs, pip's default),
+  the seed-style bootstrap and handler copied next to them (a Dockerfile COPY: not compiled), nothing
+  pruned;
+- `seed_nopyc`: the old, dishonest seed layout: the same files without the packages' .pyc (what
+  `pip install --no-compile` leaves), so every cold start compiles boto3 and botocore;
+- `runtime`: our runtime alone (bootstrap, streaming_runtime) with bench/trivial_handler.py, compiled as
+  the Dockerfile compiles /var/task: the runtime start-up contender that needs no package;
+- `awslambdaric` (prepare_awslambdaric(), on demand): AWS's runtime interface client, pinned in
+  bench/requirements-awslambdaric.txt and installed by a plain `pip install --target` from wheels only
+  (byte-compiled by pip), with bench/trivial_handler.py compiled next to it. Never part of the image.
 
 The installed packages are cached in bench/out/.task_roots/<key>/, the key hashing the requirements
 file, the kept services, the requests pin, the interpreter version and this layout's version, so
-reruns only re-copy (and re-compile) our own few files.
+reruns only re-copy (and re-compile) our own few files; the awslambdaric root is rebuilt when its
+requirements file changes.
 """
 
 from __future__ import annotations
@@ -36,11 +46,17 @@ REQUIREMENTS = RUNTIME_DIR / "requirements.txt"
 DOCKERFILE = RUNTIME_DIR / "Dockerfile"
 # A dot-folder: mypy (whose `files` include bench/) skips those, so it never sees the copied packages.
 OUT_DIR = REPO / "bench" / "out" / ".task_roots"
-LAYOUT_VERSION = "1"
+# 2: the seed root byte-compiled by pip (its default), `seed_nopyc` the old layout, the `runtime` root.
+LAYOUT_VERSION = "2"
 # What the Dockerfile copies next to the packages.
 RUNTIME_FILES = ("bootstrap", "streaming_runtime", "bedrock_handler")
 SEED_FILES = ("baseline_bootstrap.py", "seed_handler.py")
-VARIANTS = ("image", "nopyc", "full", "seed")
+# The runtime start-up comparison: our runtime alone, and a handler that imports nothing.
+RUNTIME_ONLY_FILES = ("bootstrap", "streaming_runtime")
+TRIVIAL_HANDLER = "trivial_handler.py"
+VARIANTS = ("image", "nopyc", "full", "seed", "seed_nopyc", "runtime")
+AWSLAMBDARIC_REQUIREMENTS = REPO / "bench" / "requirements-awslambdaric.txt"
+AWSLAMBDARIC = "awslambdaric"
 # The Dockerfile's default for the services its pruning loop keeps: `ARG BOTOCORE_SERVICES="a b"`.
 _KEEP_ARG = re.compile(r'^ARG BOTOCORE_SERVICES="([^"]*)"', re.MULTILINE)
 _SKIP = shutil.ignore_patterns("__pycache__", "*.pyc")
@@ -124,11 +140,21 @@ def cache_key() -> str:
     return digest.hexdigest()[:16]
 
 
-def _pip_install(target: Path, *requirements: str) -> None:
+class InstallError(RuntimeError):
+    """pip could not install a task root's requirements (e.g. no wheel for this interpreter, offline)."""
+
+
+def _pip_install(target: Path, *requirements: str, compile_pyc: bool, wheels_only: bool = False) -> None:
+    """`pip install --target` with the task roots' interpreter; `compile_pyc=True` is pip's default (it
+    byte-compiles what it installs), False adds --no-compile."""
     executable, _ = interpreter()
+    options = [
+        *([] if compile_pyc else ["--no-compile"]),
+        *(["--only-binary", ":all:"] if wheels_only else []),
+    ]
     installed = subprocess.run(
         [str(executable), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-         "--no-cache-dir", "--no-compile", "--target", str(target), *requirements],
+         "--no-cache-dir", *options, "--target", str(target), *requirements],
         check=False,
         timeout=600,
         capture_output=True,
@@ -136,7 +162,7 @@ def _pip_install(target: Path, *requirements: str) -> None:
         env={**os.environ, "PIP_NO_WARN_SCRIPT_LOCATION": "1", "PIP_ROOT_USER_ACTION": "ignore"},
     )  # fmt: skip
     if installed.returncode != 0:
-        raise RuntimeError(f"pip install into {target} failed:\n{installed.stderr}")
+        raise InstallError(f"pip install into {target} failed:\n{installed.stderr}")
 
 
 def compile_tree(root: Path, *subpaths: str) -> None:
@@ -166,13 +192,16 @@ def _build_packages(base: Path) -> None:
     staging = base.with_name(base.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
     plain = staging / "nopyc"
-    _pip_install(plain, "-r", str(REQUIREMENTS))
+    _pip_install(plain, "-r", str(REQUIREMENTS), compile_pyc=False)
     shutil.copytree(plain, staging / "full", symlinks=True)
     compile_tree(staging / "full")
     shutil.copytree(staging / "full", staging / "image", symlinks=True)
     prune_botocore_data(staging / "image", kept_services())
     prune_botocore_data(plain, kept_services())
-    _pip_install(staging / "seed", "-r", str(REQUIREMENTS), _requests_pin())
+    # The seed's image: a plain `pip install`, which byte-compiles (pip's default).
+    _pip_install(staging / "seed", "-r", str(REQUIREMENTS), _requests_pin(), compile_pyc=True)
+    # The old baseline: the same files without the .pyc pip wrote (= what --no-compile installs).
+    shutil.copytree(staging / "seed", staging / "seed_nopyc", symlinks=True, ignore=_SKIP)
     (staging / "complete").write_text(f"{_requests_pin()}\n")
     shutil.rmtree(base, ignore_errors=True)
     staging.rename(base)
@@ -207,7 +236,13 @@ def prepare() -> TaskRoots:
         _copy_ours(root, RUNTIME_FILES, RUNTIME_DIR)
         if variant != "nopyc":
             compile_tree(root, "streaming_runtime", "bedrock_handler")
-    _copy_ours(base / "seed", SEED_FILES, REPO / "bench")
+    for variant in ("seed", "seed_nopyc"):  # COPY'd by a Dockerfile: no compile step of their own
+        _copy_ours(base / variant, SEED_FILES, REPO / "bench")
+    runtime_only = base / "runtime"
+    runtime_only.mkdir(exist_ok=True)
+    _copy_ours(runtime_only, RUNTIME_ONLY_FILES, RUNTIME_DIR)
+    _copy_ours(runtime_only, (TRIVIAL_HANDLER,), REPO / "bench")
+    compile_tree(runtime_only)
     executable, version = interpreter()
     return TaskRoots(
         interpreter=executable,
@@ -216,6 +251,39 @@ def prepare() -> TaskRoots:
         cache_key=key,
         cached=cached,
     )
+
+
+def _file_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+def prepare_awslambdaric(roots: TaskRoots) -> Path:
+    """Lay out (or reuse) the awslambdaric task root next to `roots`: the pinned client installed by pip
+    from wheels only (byte-compiled, pip's default) plus bench/trivial_handler.py, compiled. Raises
+    InstallError when pip cannot install it (no wheel for this interpreter, registry unreachable)."""
+    root = roots.roots["runtime"].parent / AWSLAMBDARIC
+    marker = root.with_name(AWSLAMBDARIC + ".complete")
+    wanted = _file_digest(AWSLAMBDARIC_REQUIREMENTS)
+    if not (marker.exists() and marker.read_text() == wanted and root.is_dir()):
+        marker.unlink(missing_ok=True)
+        staging = root.with_name(root.name + ".partial")
+        shutil.rmtree(staging, ignore_errors=True)
+        _pip_install(staging, "-r", str(AWSLAMBDARIC_REQUIREMENTS), compile_pyc=True, wheels_only=True)
+        shutil.rmtree(root, ignore_errors=True)
+        staging.rename(root)
+        marker.write_text(wanted)
+    _copy_ours(root, (TRIVIAL_HANDLER,), REPO / "bench")
+    compile_tree(root, TRIVIAL_HANDLER)
+    return root
+
+
+def installed_distributions(root: Path) -> tuple[str, ...]:
+    """`name==version` of every distribution pip installed into `root` (from its .dist-info folders)."""
+    found = []
+    for info in sorted(root.glob("*.dist-info")):
+        name, _, version = info.name.removesuffix(".dist-info").rpartition("-")
+        found.append(f"{name}=={version}")
+    return tuple(found)
 
 
 def tree_size(root: Path) -> tuple[int, int]:

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from bench import cold_harness, task_roots
+from bench import cold_harness, runtime_bench, task_roots
+from bench.processes import end_process
+from bench.runtime_api import BenchApi
 
 PROMPT = "Layout check @stub:tokens=5"
 
@@ -93,9 +95,59 @@ def test_layouts_hold_what_the_image_holds(roots: task_roots.TaskRoots) -> None:
     assert list((image / "streaming_runtime").glob("__pycache__/*.pyc"))
     assert list((image / "botocore").glob("__pycache__/*.pyc"))
     assert not list(roots.root("nopyc").rglob("*.pyc"))
-    assert not list(roots.root("seed").rglob("*.pyc"))
     assert (roots.root("seed") / "requests" / "__init__.py").is_file()
     assert not (image / "requests").exists()
+    runtime_only = roots.root("runtime")
+    assert sorted(p.name for p in runtime_only.iterdir() if p.name != "__pycache__") == [
+        "bootstrap", "streaming_runtime", "trivial_handler.py"
+    ]  # fmt: skip
+    assert list((runtime_only / "streaming_runtime").glob("__pycache__/*.pyc"))
+
+
+@pytest.mark.slow
+def test_seed_style_root_is_byte_compiled_as_pip_installs_it(roots: task_roots.TaskRoots) -> None:
+    """The seed's own image is built with a plain `pip install`, which byte-compiles: its boto3, botocore
+    and requests must load from .pyc of this interpreter, or the baseline pays a compile it would not."""
+    seed = roots.root("seed")
+    use = cold_harness.bytecode_use(seed, cold_harness.FLOOR_CODE + "; import requests")
+    major, minor = roots.interpreter_version.split(".")[:2]
+    assert use.cache_tag == f"cpython-{major}{minor}"  # the interpreter that runs the roots
+    for package in ("boto3", "botocore", "requests"):
+        compiled = list((seed / package).glob(f"__pycache__/*.{use.cache_tag}.pyc"))
+        assert compiled, f"{package} has no __pycache__/*.{use.cache_tag}.pyc in the seed-style root"
+        assert any(f"/{package}/__pycache__/" in path for path in use.from_pyc), package
+    assert use.compiled == (), f"compiled at start-up instead of loaded from .pyc: {use.compiled[:5]}"
+    # The seed's own bootstrap and handler are copied as a Dockerfile COPY would: not compiled.
+    assert not list(seed.glob("__pycache__/seed_handler.*.pyc"))
+    # The old, dishonest baseline: the same files without any .pyc.
+    old = roots.root("seed_nopyc")
+    assert not list(old.rglob("*.pyc"))
+    assert (old / "botocore" / "__init__.py").is_file() and (old / "requests" / "__init__.py").is_file()
+
+
+@pytest.mark.slow
+def test_awslambdaric_root_answers_an_invocation(roots: task_roots.TaskRoots) -> None:
+    """AWS's client is laid out from its pinned wheel (with its C extension, byte-compiled) and really
+    answers on the bench's Runtime API, so the start-up comparison is against a working runtime."""
+    try:
+        root = task_roots.prepare_awslambdaric(roots)
+    except task_roots.InstallError as exc:
+        pytest.skip(f"the pinned awslambdaric wheel could not be installed from the registry: {exc}")
+    assert "awslambdaric==4.2.2" in task_roots.installed_distributions(root)
+    assert list(root.glob("runtime_client.cpython-*.so"))
+    assert list((root / "awslambdaric").glob("__pycache__/bootstrap.cpython-*.pyc"))
+    assert not (task_roots.RUNTIME_DIR / "awslambdaric").exists()
+    contender = runtime_bench.RootContender(
+        "awslambdaric", root, ("python3", "-m", "awslambdaric", runtime_bench.TRIVIAL_HANDLER)
+    )
+    event = {"kind": "layout check"}
+    with BenchApi() as api:
+        process = contender.start(api)
+        try:
+            result = api.invoke(event, timeout=30)
+        finally:
+            end_process(process)
+    runtime_bench.check_answer(contender.name, result, event)
 
 
 @pytest.mark.slow
