@@ -44,6 +44,7 @@ lint: setup $(CHECKOV_VENV)/.installed  ## ruff, mypy, hadolint, cfn-lint and ch
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache
 	$(VENV)/bin/hadolint runtime/Dockerfile
 	$(CDK) synth --quiet
 	$(VENV)/bin/cfn-lint cdk.out/*.template.json --ignore-checks W3005

@@ -14,7 +14,7 @@ from urllib.parse import unquote
 
 from streaming_runtime import wire
 
-from emulator import eventstream, stub_payloads
+from emulator import eventstream, stub_models, stub_payloads
 from emulator.http_base import EmulatorHTTPServer, NoDelayHandler
 from emulator.stub_frames import StubError, converse_cap, converse_frames, invoke_frames, plan_reply
 from emulator.stub_replies import (
@@ -95,8 +95,8 @@ class _StubHandler(NoDelayHandler):
             user_text, cap, family = self._converse_request(body), converse_cap(body), ""
         else:
             try:
-                family = stub_payloads.model_family(model_id)
-            except stub_payloads.UnknownFamilyError as exc:
+                family = stub_models.model_family(model_id)
+            except stub_models.UnknownFamilyError as exc:
                 raise StubError(status=400, code="ValidationException", message=str(exc)) from None
             request = stub_payloads.read_invoke_request(family, body)
             user_text, cap = request.user_text, request.max_tokens

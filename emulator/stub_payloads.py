@@ -5,13 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-from bedrock_handler import invoke_formats
-
 from emulator.stub_replies import converse_user_text, template_user_text
-
-# The handler's own family table, so the stand-in answers every model id in the format the handler parses.
-UnknownFamilyError = invoke_formats.UnknownModelFamilyError
-model_family = invoke_formats.model_family
 
 
 @dataclass(frozen=True, slots=True)
