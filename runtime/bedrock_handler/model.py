@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import boto3
+import botocore.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -62,7 +62,12 @@ class ModelStream(Protocol):
 
 def create_bedrock_client(config: HandlerConfig) -> Any:
     """The bedrock-runtime client, built once at init. The endpoint comes from botocore's own lookup, so
-    AWS_ENDPOINT_URL_BEDROCK_RUNTIME points it at the stand-in with no code path of ours."""
+    AWS_ENDPOINT_URL_BEDROCK_RUNTIME points it at the stand-in with no code path of ours.
+
+    Built from a botocore session, not boto3's: boto3.Session().client() delegates to this very call (same
+    credential chain, config and endpoint resolution), but importing boto3 also imports s3transfer and
+    its resource layer, which the function never uses (docs/performance.md has the measured saving).
+    """
     botocore_config = Config(
         region_name=config.region,
         connect_timeout=config.connect_timeout_s,
@@ -71,11 +76,11 @@ def create_bedrock_client(config: HandlerConfig) -> Any:
         retries={"mode": "standard", "total_max_attempts": config.max_attempts},
         tcp_keepalive=True,
     )
-    return boto3.session.Session().client("bedrock-runtime", config=botocore_config)
+    return botocore.session.get_session().create_client("bedrock-runtime", config=botocore_config)
 
 
 class BedrockModelStream:
-    """`ModelStream` over a boto3 bedrock-runtime client, choosing ConverseStream or InvokeModel per model."""
+    """`ModelStream` over a botocore bedrock-runtime client, choosing ConverseStream or InvokeModel per model."""
 
     def __init__(self, *, client: Any, config: HandlerConfig) -> None:
         self._client = client
@@ -120,7 +125,7 @@ def converse_arguments(request: ChatRequest) -> dict[str, Any]:
 
 
 class _BotoEvents:
-    """Shared iteration: translate boto3 stream events, map failures, detect a stream cut short."""
+    """Shared iteration: translate botocore stream events, map failures, detect a stream cut short."""
 
     def __init__(self, events: Any) -> None:
         self._events = events
