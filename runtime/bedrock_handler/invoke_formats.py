@@ -17,8 +17,15 @@ _FAMILIES = (
     ("cohere.command-r", "cohere-r"),
     ("cohere.command", "cohere"),
     ("amazon.titan-text", "titan"),
-    ("amazon.nova", "nova"),
-    ("mistral.", "mistral"),
+    # Nova's text lines only: nova-canvas, nova-reel and nova-sonic make images, video and speech.
+    ("amazon.nova-micro", "nova"),
+    ("amazon.nova-lite", "nova"),
+    ("amazon.nova-pro", "nova"),
+    ("amazon.nova-premier", "nova"),
+    ("amazon.nova-2-lite", "nova"),
+    # The [INST] prompt lines only: Pixtral and newer Mistral lines take the chat-messages format.
+    ("mistral.mistral-", "mistral"),
+    ("mistral.mixtral-", "mistral"),
 )
 # Native stop reasons in the Converse vocabulary, so `done.stopReason` reads the same for every model.
 _STOP_REASONS = {

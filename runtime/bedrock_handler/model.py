@@ -80,7 +80,7 @@ def create_bedrock_client(config: HandlerConfig) -> Any:
 
 
 class BedrockModelStream:
-    """`ModelStream` over a botocore bedrock-runtime client, choosing ConverseStream or InvokeModel per model."""
+    """`ModelStream` over a bedrock-runtime client, choosing ConverseStream or InvokeModel per model."""
 
     def __init__(self, *, client: Any, config: HandlerConfig) -> None:
         self._client = client
