@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import botocore.session
 import pytest
 from recording_api import RecordingApi
 from runtime_process import REPO
@@ -16,17 +18,29 @@ RUNTIME_DIR = REPO / "runtime"
 DOCKERFILE = RUNTIME_DIR / "Dockerfile"
 
 CHECK_DEPS = """
-import boto3, botocore
+import json, botocore, botocore.session
 
 def handler(event, context):
-    yield boto3.__file__ + "\\n"
-    yield botocore.__version__
+    session = botocore.session.get_session()
+    clients = [session.create_client("bedrock-runtime", region_name=r) for r in event["regions"]]
+    urls = [client.meta.endpoint_url for client in clients]
+    yield json.dumps({"file": botocore.__file__, "version": botocore.__version__, "urls": urls})
 """
+# One region of each partition the pruned endpoints.json still has to resolve.
+REGIONS = ["us-east-1", "eu-central-1", "cn-north-1", "us-gov-west-1", "us-iso-east-1"]
 
 
 def _dockerfile_copies() -> list[tuple[str, str]]:
-    """(source, destination) of every COPY, with ${LAMBDA_TASK_ROOT} left for the caller to resolve."""
-    return re.findall(r"^COPY\s+(\S+)\s+(\S+)\s*$", DOCKERFILE.read_text(), flags=re.MULTILINE)
+    """(source, destination) of every COPY into the task root, with ${LAMBDA_TASK_ROOT} left for the caller
+    to resolve (build-only files copied elsewhere, like the prune script, are not part of the task root)."""
+    copies = re.findall(r"^COPY\s+(\S+)\s+(\S+)\s*$", DOCKERFILE.read_text(), flags=re.MULTILINE)
+    return [(source, target) for source, target in copies if target.startswith("${LAMBDA_TASK_ROOT}")]
+
+
+def _kept_services() -> list[str]:
+    match = re.search(r'^ARG BOTOCORE_SERVICES="([^"]*)"', DOCKERFILE.read_text(), flags=re.MULTILINE)
+    assert match is not None, "the Dockerfile no longer declares BOTOCORE_SERVICES"
+    return match[1].split()
 
 
 def test_dockerfile_contract() -> None:
@@ -37,6 +51,8 @@ def test_dockerfile_contract() -> None:
         'pip install --no-cache-dir -r "${LAMBDA_TASK_ROOT}/requirements.txt" --target "${LAMBDA_TASK_ROOT}"'
         in text
     )
+    assert 'python /tmp/prune_botocore.py "${LAMBDA_TASK_ROOT}" ${BOTOCORE_SERVICES}' in text
+    assert "COPY prune_botocore.py /tmp/prune_botocore.py" in text
     assert 'python -m compileall -q "${LAMBDA_TASK_ROOT}"' in text
     assert 'ENTRYPOINT ["/var/task/bootstrap"]' in text
     assert 'CMD ["bedrock_handler.app.handler"]' in text
@@ -69,6 +85,15 @@ def test_image_layout_runs_bootstrap_with_deps_from_task_root(tmp_path: Path, ap
             )
         else:
             shutil.copy2(RUNTIME_DIR / source, target)
+    # The Dockerfile's prune step, with its default services.
+    prune = subprocess.run(
+        [sys.executable, str(RUNTIME_DIR / "prune_botocore.py"), str(task_root), *_kept_services()],
+        capture_output=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert prune.returncode == 0, prune.stderr.decode()
+    data = task_root / "botocore" / "data"
+    assert sorted(path.name for path in data.iterdir() if path.is_dir()) == sorted(_kept_services())
+    assert not (task_root / "boto3").exists(), "the image installs botocore only; nothing imports boto3"
     (task_root / "check_deps.py").write_text(CHECK_DEPS)
     compiled = subprocess.run(
         [sys.executable, "-m", "compileall", "-q", str(task_root)],
@@ -95,18 +120,23 @@ def test_image_layout_runs_bootstrap_with_deps_from_task_root(tmp_path: Path, ap
         env=env, cwd=elsewhere, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )  # fmt: skip
     try:
-        post = api.wait_post(kind="response", request_id=api.enqueue({}), timeout=60)
+        post = api.wait_post(kind="response", request_id=api.enqueue({"regions": REGIONS}), timeout=60)
     finally:
         process.terminate()
         output = process.communicate(timeout=10)[0].decode(errors="replace")
-    boto3_file, botocore_version = post.body.decode().split("\n")
-    assert Path(boto3_file).resolve().is_relative_to(task_root.resolve()), output
+    report = json.loads(post.body)
+    assert Path(report["file"]).resolve().is_relative_to(task_root.resolve()), output
+    # The pruned endpoints.json resolves every partition as the complete one in .venv does.
+    complete = botocore.session.get_session()
+    assert report["urls"] == [
+        complete.create_client("bedrock-runtime", region_name=region).meta.endpoint_url for region in REGIONS
+    ]
     pinned = dict(
         line.split("==")
         for line in (RUNTIME_DIR / "requirements.txt").read_text().splitlines()
         if "==" in line
     )
-    assert botocore_version == pinned["botocore"]
+    assert report["version"] == pinned["botocore"]
     assert pyc_before == {
         path: path.stat().st_mtime_ns for path in task_root.rglob("streaming_runtime/**/*.pyc")
     }
