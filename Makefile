@@ -40,7 +40,7 @@ test-tools: setup $(CHECKOV_VENV)/.installed
 test: test-tools  ## the whole suite: unit, end to end, synth snapshot, cdk-nag, cfn-lint, checkov, browser
 	$(PY) -m pytest
 
-lint: setup $(CHECKOV_VENV)/.installed  ## ruff, mypy, hadolint, cfn-lint and checkov on the synthesized template
+lint: setup $(CHECKOV_VENV)/.installed  ## ruff, mypy, import-linter contracts, hadolint, cfn-lint and checkov on the synthesized template
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
