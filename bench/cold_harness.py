@@ -2,7 +2,7 @@
 
 Shared by the cold-start and memory benchmarks: the offline Bedrock stand-in as its own process
 (`python -m emulator bedrock-stub --port 0`), the environment Lambda gives a function (and nothing
-from this shell or .venv), the contenders (ours, the seed-style baseline, the boto3 floor), and the
+from this shell or .venv), the contenders (ours, the seed-style baseline, the Bedrock-client floor), and the
 Function URL events they are invoked with.
 """
 
@@ -30,8 +30,10 @@ T = TypeVar("T")
 REGION = "us-east-1"
 PRELUDE_END = b"\0" * 8
 _READY = re.compile(r"Bedrock stand-in: (http://\S+)")
-# The floor: what any Python function using Bedrock pays before it can do anything.
-FLOOR_CODE = "import boto3; boto3.client('bedrock-runtime')"
+# The floor: what any Python function using Bedrock pays before it can do anything. The image holds botocore
+# only (its handler builds the client from a botocore session), so the floor is that same call on the same
+# task root; boto3.client() delegates to it after importing boto3 (the seed-style root pays that import).
+FLOOR_CODE = "import botocore.session; botocore.session.get_session().create_client('bedrock-runtime')"
 # The floor kept alive long enough to read its peak RSS: the same, then its own VmHWM on stdout.
 FLOOR_RSS_CODE = (
     FLOOR_CODE + "\nfor line in open('/proc/self/status'):\n"

@@ -53,7 +53,7 @@ def _cpu_rounds(
 def _check_bytecode(roots: task_roots.TaskRoots) -> dict[str, harness.BytecodeUse]:
     """Each root's packages load as its layout says: the seed's and ours' from the interpreter's own
     `__pycache__/*.<cache tag>.pyc`, the no-.pyc layouts' compiled from source."""
-    seed_code = harness.FLOOR_CODE + "; import requests"
+    seed_code = "import boto3; boto3.client('bedrock-runtime'); import requests"  # what the seed imports
     checks = {
         "seed": harness.bytecode_use(roots.root("seed"), seed_code),
         "seed_nopyc": harness.bytecode_use(roots.root("seed_nopyc"), seed_code),
@@ -65,7 +65,7 @@ def _check_bytecode(roots: task_roots.TaskRoots) -> dict[str, harness.BytecodeUs
         stale = [path for path in use.from_pyc if not path.endswith(f".{use.cache_tag}.pyc")]
         if use.compiled or stale or not use.from_pyc:
             raise RuntimeError(f"{variant}: modules compiled at start-up: {use.compiled[:5]}, {stale[:5]}")
-        packages = ("boto3", "botocore", "requests") if variant == "seed" else ("boto3", "botocore")
+        packages = ("boto3", "botocore", "requests") if variant == "seed" else ("botocore",)
         for package in packages:
             if not any(f"/{package}/__pycache__/" in path for path in use.from_pyc):
                 raise RuntimeError(f"{variant}: {package} was not loaded from its .pyc")
@@ -166,16 +166,18 @@ def run(*, quick: bool) -> list[Section]:
         "rotating and reversed every other round; cells are medians (min–max) over the rounds. "
         f"Interpreter: {roots.interpreter} ({roots.interpreter_version}; the image's is python3.12) with a "
         "clean environment (only Lambda's variables, PYTHONDONTWRITEBYTECODE=1, PYTHONNOUSERSITE=1; no "
-        "PYTHON* or venv variables), cwd = the task root; boto3/botocore/requests checked to import from "
-        "the task root.",
+        "PYTHON* or venv variables), cwd = the task root; the seed-style's boto3/botocore/requests checked "
+        "to import from its task root.",
         "ours = runtime/bootstrap + bedrock_handler (ConverseStream, defaults) in the image layout "
-        "(pip install -r runtime/requirements.txt --target, botocore/data pruned as the Dockerfile "
-        "prunes it, the runtime copied, compileall); seed-style = bench/baseline_bootstrap.py + "
-        "bench/seed_handler.py (boto3 client at import, ConverseStream, text bytes yielded) laid out as the "
-        "seed's own image would be: the same boto3/botocore pins plus requests installed by a plain `pip "
-        "install --target` (pip byte-compiles by default), the bootstrap and handler copied (no compile "
-        "step of their own), nothing pruned; same interpreter, environment and stand-in as ours. floor = "
-        f'`python3 -c "{harness.FLOOR_CODE}"` on ours\' task root.',
+        "(pip install -r runtime/requirements.txt --target: botocore only; pruned by "
+        "runtime/prune_botocore.py to the services the Dockerfile keeps; the runtime copied; compileall); "
+        "seed-style = bench/baseline_bootstrap.py + bench/seed_handler.py (boto3 client at import, "
+        "ConverseStream, text bytes yielded) laid out as the seed's own image would be: the same botocore "
+        f"pin plus {' and '.join(task_roots.seed_pins())} (requirements-dev.txt's pins) installed by a "
+        "plain `pip install --target` (pip byte-compiles by default), the bootstrap and handler copied (no "
+        "compile step of their own), nothing pruned; same interpreter, environment and stand-in as ours. "
+        f'floor = `python3 -c "{harness.FLOOR_CODE}"` on ours\' task root (the call our handler makes, '
+        "and boto3.client() makes after importing boto3).",
         f"byte code checked with `python3 -v` (cache tag {seed_pyc.cache_tag}): creating the client and "
         f"importing requests loads {len(seed_pyc.from_pyc)} modules of the seed-style root from their "
         f"__pycache__/*.{seed_pyc.cache_tag}.pyc and compiles none of them; ours loads "
@@ -187,7 +189,7 @@ def run(*, quick: bool) -> list[Section]:
         "first byte = the first response-body chunk received by the Runtime API (bench/runtime_api.py), the "
         "invocation queued before the spawn; the handler calls the stand-in (`python -m emulator "
         "bedrock-stub`, its own process) with dummy credentials through AWS_ENDPOINT_URL_BEDROCK_RUNTIME.",
-        "floor, spawn -> exit is the issue's command timed to its exit (interpreter teardown included); "
+        "floor, spawn -> exit is the floor's command timed to its exit (interpreter teardown included); "
         "floor, spawn -> client created stops at the floor's own CLOCK_MONOTONIC stamp once the client "
         "exists (no teardown, no Bedrock call): the stricter reference.",
         f"init CPU time: {cpu_rounds} rounds, the same rotating and alternating order; each contender is "

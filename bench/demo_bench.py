@@ -1,7 +1,7 @@
 """Benchmark: the `make demo` path end to end - time to first byte and total, warm and on the first request.
 
 Client (stream_client, as `make demo` calls it) -> emulator Function URL -> runtime/bootstrap ->
-bedrock_handler -> boto3 -> the offline Bedrock stand-in, all on 127.0.0.1, the emulator in-process.
+bedrock_handler -> botocore -> the offline Bedrock stand-in, all on 127.0.0.1, the emulator in-process.
 Run alone: `python -m bench --only demo_bench`.
 """
 

@@ -1,4 +1,4 @@
-"""Memory: peak RSS of the function process with the Bedrock handler, against python + a boto3 client.
+"""Memory: peak RSS of the function process with the Bedrock handler, against python + a Bedrock client.
 
 Each process runs from its task root as in the image (bench/task_roots.py) against a local Runtime API
 and the stand-in process (bench/cold_harness.py). Peak RSS is the kernel's VmHWM of the process; growth
@@ -76,7 +76,7 @@ def measure_function(
 
 
 def measure_floor(roots: task_roots.TaskRoots, bedrock_url: str) -> int:
-    """VmHWM (KiB) of `python3 -c "import boto3; boto3.client('bedrock-runtime')"`, read by itself."""
+    """VmHWM (KiB) of the floor (`python3 -c FLOOR_CODE`: a bedrock-runtime client), read by itself."""
     _, output = harness.floor_run(roots, code=harness.FLOOR_RSS_CODE, bedrock_url=bedrock_url)
     fields = dict(line.split(":", 1) for line in output.splitlines() if ":" in line)
     return int(fields["VmHWM"].split()[0])

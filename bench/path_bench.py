@@ -1,11 +1,11 @@
 """Benchmark: the whole warm path - added first-byte latency, 20,000-delta streams, deltas 20 ms apart.
 
 HTTP client (this process) -> `python -m emulator serve` (its own process) -> runtime process ->
-handler -> boto3 -> the Bedrock stand-in (its own process, time-stamping each text delta it sends),
-all on 127.0.0.1. Three contenders, measured in the same run with the order rotating every round:
-ours (runtime/bootstrap + bedrock_handler, raw text), the seed-style baseline (bench/baseline_bootstrap.py
-+ bench/seed_handler.py through the same emulator) and the floor (boto3 reading the stand-in directly in
-this process). Run alone: `python -m bench --only path_bench`.
+handler -> botocore (ours) or boto3 (seed-style) -> the Bedrock stand-in (its own process, time-stamping
+each text delta it sends), all on 127.0.0.1. Three contenders, measured in the same run with the order
+rotating every round: ours (runtime/bootstrap + bedrock_handler, raw text), the seed-style baseline
+(bench/baseline_bootstrap.py + bench/seed_handler.py through the same emulator) and the floor (boto3
+reading the stand-in directly in this process). Run alone: `python -m bench --only path_bench`.
 """
 
 from __future__ import annotations

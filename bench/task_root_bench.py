@@ -14,7 +14,8 @@ from bench import task_roots
 from bench.results import Row, Section
 
 MIB = 1024 * 1024
-# boto3, botocore and what pip installs with them (what reusing the base image's copy would leave out).
+# The AWS SDK and what pip installs with it (what reusing the base image's copy would leave out): botocore
+# and its dependencies in ours; boto3 and s3transfer besides in the seed-style root.
 SDK_TOP_LEVEL = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six.py")
 
 
@@ -33,9 +34,20 @@ def _pyc(root: Path) -> tuple[float, int]:
     return _size(list(root.rglob("*.pyc")))
 
 
+_SDK_DISTRIBUTIONS = (
+    "boto3-",
+    "botocore-",
+    "s3transfer-",
+    "jmespath-",
+    "python_dateutil-",
+    "urllib3-",
+    "six-",
+)
+
+
 def _sdk(root: Path) -> list[Path]:
     return [root / name for name in SDK_TOP_LEVEL] + [
-        path for path in root.glob("*.dist-info") if not path.name.startswith("requests")
+        path for path in root.glob("*.dist-info") if path.name.lower().startswith(_SDK_DISTRIBUTIONS)
     ]
 
 
@@ -55,7 +67,7 @@ def run(*, quick: bool) -> list[Section]:
     pyc_mib, pyc_files = _pyc(image)
     seed_pyc_mib, seed_pyc_files = _pyc(seed)
     sdk_mib, sdk_files = _size(_sdk(image))
-    seed_sdk_mib, _ = _size(_sdk(seed))
+    seed_sdk_mib, seed_sdk_files = _size(_sdk(seed))
     kept = ", ".join(task_roots.kept_services()) or "(none: the Dockerfile does not prune)"
     rows = [
         Row("task root as the image lays it out: ours vs seed-style", mib["image"], mib["seed"], "MiB"),
@@ -66,23 +78,25 @@ def run(*, quick: bool) -> list[Section]:
         Row("botocore/data files: pruned (ours) vs not pruned", data_files, full_data_files, "count"),
         Row("compiled byte code (.pyc): ours vs seed-style", pyc_mib, seed_pyc_mib, "MiB"),
         Row("compiled byte code (.pyc) files: ours vs seed-style", pyc_files, seed_pyc_files, "count"),
-        Row("boto3 + botocore + their dependencies: ours vs seed-style", sdk_mib, seed_sdk_mib, "MiB"),
-        Row("boto3 + botocore + their dependencies: files in ours", sdk_files, None, "count"),
+        Row("AWS SDK (ours: botocore + deps; seed-style: boto3 + botocore + deps)", sdk_mib, seed_sdk_mib,
+            "MiB"),
+        Row("AWS SDK files: ours vs seed-style", sdk_files, seed_sdk_files, "count"),
         Row("runtime + handler (bootstrap, streaming_runtime, bedrock_handler, with .pyc)", ours_mib, None,
             "MiB"),
         Row("runtime + handler files", ours_files, None, "count"),
     ]  # fmt: skip
     notes = [
-        "ours = pip install -r runtime/requirements.txt --target, botocore/data pruned to the services the "
-        f"Dockerfile keeps ({kept}), bootstrap + streaming_runtime + bedrock_handler copied, compileall: "
-        "runtime/Dockerfile's steps, reproduced by bench/task_roots.py with the interpreter "
-        f"{roots.interpreter_version}. seed-style = the seed's own image as its users would build it: the "
-        "same requirements plus requests installed by a plain `pip install --target` (which byte-compiles "
-        "what it installs), no pruning, the seed bootstrap and handler copied.",
+        "ours = pip install -r runtime/requirements.txt --target (botocore only), botocore's data pruned by "
+        f"runtime/prune_botocore.py to the services the Dockerfile keeps ({kept}), bootstrap + "
+        "streaming_runtime + bedrock_handler copied, compileall: runtime/Dockerfile's steps, reproduced by "
+        f"bench/task_roots.py with the interpreter {roots.interpreter_version}. seed-style = the seed's own "
+        "image as its users would build it: the same botocore pin plus "
+        f"{' and '.join(task_roots.seed_pins())} installed by a plain `pip install --target` (which "
+        "byte-compiles what it installs), no pruning, the seed bootstrap and handler copied.",
         "Sizes are file bytes (MiB = 2^20 bytes), not disk blocks; the image layer compresses further.",
-        "Choices: (1) pin boto3/botocore in the task root rather than reuse the base image's copy "
+        "Choices: (1) pin botocore in the task root rather than reuse the base image's boto3/botocore "
         "(/var/runtime): the pinned copy is what the tests and benchmarks ran, and the base image's "
-        "moves with every image update; it costs the boto3 + botocore row above, pruned. (2) compile "
+        "moves with every image update; it costs the AWS SDK row above, pruned. (2) compile "
         "byte code at build time: Lambda's file system is read-only, so without .pyc every cold start "
         "compiles every imported module (the cold-start section's no-.pyc row) for the .pyc row's "
         "size. (3) prune botocore/data to the services used: botocore lists every service folder when it "

@@ -1,18 +1,19 @@
 """Lays out Lambda task roots under bench/out/ as the image does, cached by the requirements' hash.
 
-The function image runs `pip install -r requirements.txt --target /var/task`, prunes botocore/data to
-the services its BOTOCORE_SERVICES build argument keeps, copies bootstrap, streaming_runtime/ and
-bedrock_handler/ next to the packages and compiles everything (runtime/Dockerfile). Docker is not
+The function image runs `pip install -r requirements.txt --target /var/task` (botocore only), prunes
+botocore's data to the services its BOTOCORE_SERVICES build argument keeps with runtime/prune_botocore.py,
+copies bootstrap, streaming_runtime/ and bedrock_handler/ next to the packages and compiles everything
+(runtime/Dockerfile). Docker is not
 available here, so the benchmarks rebuild that folder with the same pip and the interpreter closest to
 the image's (python3.12 when this machine has one). Variants:
 
 - `image`: the Dockerfile's result (pruned as the Dockerfile prunes, byte code compiled at build time);
 - `nopyc`: the same files without any .pyc (what the image would be without the compile step);
 - `full`: `image` without the pruning (every botocore service model, compiled);
-- `seed`: the seed's own image as its users would build it: the same pinned boto3 plus `requests`
-  installed by a plain `pip install --target` (which byte-compiles what it installs, pip's default),
-  the seed-style bootstrap and handler copied next to them (a Dockerfile COPY: not compiled), nothing
-  pruned;
+- `seed`: the seed's own image as its users would build it: boto3 (the dev requirements' pin, which
+  goes with the image's botocore pin) plus `requests`, installed by a plain `pip install --target`
+  (which byte-compiles what it installs, pip's default), the seed-style bootstrap and handler copied
+  next to them (a Dockerfile COPY: not compiled), nothing pruned;
 - `seed_nopyc`: the old, dishonest seed layout: the same files without the packages' .pyc (what
   `pip install --no-compile` leaves), so every cold start compiles boto3 and botocore;
 - `runtime`: our runtime alone (bootstrap, streaming_runtime) with bench/trivial_handler.py, compiled as
@@ -22,8 +23,8 @@ the image's (python3.12 when this machine has one). Variants:
   (byte-compiled by pip), with bench/trivial_handler.py compiled next to it. Never part of the image.
 
 The installed packages are cached in bench/out/.task_roots/<key>/, the key hashing the requirements
-file, the kept services, the requests pin, the interpreter version and this layout's version, so
-reruns only re-copy (and re-compile) our own few files; the awslambdaric root is rebuilt when its
+file, the kept services, the prune script, the seed's pins, the interpreter version and this layout's
+version, so reruns only re-copy (and re-compile) our own few files; the awslambdaric root is rebuilt when its
 requirements file changes.
 """
 
@@ -44,10 +45,12 @@ REPO = Path(__file__).resolve().parents[1]
 RUNTIME_DIR = REPO / "runtime"
 REQUIREMENTS = RUNTIME_DIR / "requirements.txt"
 DOCKERFILE = RUNTIME_DIR / "Dockerfile"
+PRUNE_SCRIPT = RUNTIME_DIR / "prune_botocore.py"  # the Dockerfile's build-time pruning step
 # A dot-folder: mypy (whose `files` include bench/) skips those, so it never sees the copied packages.
 OUT_DIR = REPO / "bench" / "out" / ".task_roots"
-# 2: the seed root byte-compiled by pip (its default), `seed_nopyc` the old layout, the `runtime` root.
-LAYOUT_VERSION = "2"
+# 3: the seed root byte-compiled by pip (its default), `seed_nopyc` the old layout, the `runtime` root;
+# the image botocore only, pruned by the Dockerfile's script.
+LAYOUT_VERSION = "3"
 # What the Dockerfile copies next to the packages.
 RUNTIME_FILES = ("bootstrap", "streaming_runtime", "bedrock_handler")
 SEED_FILES = ("baseline_bootstrap.py", "seed_handler.py")
@@ -121,19 +124,25 @@ def python_shim_dir() -> Path:
     return shim
 
 
-def _requests_pin() -> str:
-    """The seed root's `requests`, pinned as the dev requirements pin it."""
+def _dev_pin(name: str) -> str:
+    """`name` pinned as the dev requirements pin it (the unpinned name if they do not)."""
     for line in (REPO / "requirements-dev.txt").read_text().splitlines():
-        if line.strip().lower().startswith("requests=="):
+        if line.strip().lower().startswith(f"{name}=="):
             return line.strip()
-    return "requests"
+    return name
+
+
+def seed_pins() -> tuple[str, ...]:
+    """What the seed root adds to runtime/requirements.txt (its botocore pin): boto3, which the seed's
+    handler imports, and requests, which its bootstrap imports, pinned as the dev requirements pin them."""
+    return (_dev_pin("boto3"), _dev_pin("requests"))
 
 
 def cache_key() -> str:
     _, version = interpreter()
     digest = hashlib.sha256()
-    parts = (REQUIREMENTS.read_bytes(), " ".join(kept_services()).encode(), _requests_pin().encode(),
-             version.encode(), LAYOUT_VERSION.encode())  # fmt: skip
+    parts = (REQUIREMENTS.read_bytes(), " ".join(kept_services()).encode(), PRUNE_SCRIPT.read_bytes(),
+             " ".join(seed_pins()).encode(), version.encode(), LAYOUT_VERSION.encode())  # fmt: skip
     for part in parts:
         digest.update(part)
         digest.update(b"\0")
@@ -178,13 +187,13 @@ def compile_tree(root: Path, *subpaths: str) -> None:
 
 
 def prune_botocore_data(root: Path, keep: tuple[str, ...]) -> None:
-    """As the Dockerfile does: keep botocore/data's top-level files and the `keep` service folders (all of
-    them when `keep` is empty)."""
+    """As the Dockerfile does: `python prune_botocore.py ROOT SERVICE...` (runtime/prune_botocore.py, with
+    the task roots' interpreter), keeping the `keep` services' model folders and endpoints.json entries;
+    nothing is pruned when `keep` is empty (the build argument's "all")."""
     if not keep:
         return
-    for entry in (root / "botocore" / "data").iterdir():
-        if entry.is_dir() and entry.name not in keep:
-            shutil.rmtree(entry)
+    executable, _ = interpreter()
+    subprocess.run([str(executable), str(PRUNE_SCRIPT), str(root), *keep], check=True, timeout=120)
 
 
 def _build_packages(base: Path) -> None:
@@ -199,10 +208,10 @@ def _build_packages(base: Path) -> None:
     prune_botocore_data(staging / "image", kept_services())
     prune_botocore_data(plain, kept_services())
     # The seed's image: a plain `pip install`, which byte-compiles (pip's default).
-    _pip_install(staging / "seed", "-r", str(REQUIREMENTS), _requests_pin(), compile_pyc=True)
+    _pip_install(staging / "seed", "-r", str(REQUIREMENTS), *seed_pins(), compile_pyc=True)
     # The old baseline: the same files without the .pyc pip wrote (= what --no-compile installs).
     shutil.copytree(staging / "seed", staging / "seed_nopyc", symlinks=True, ignore=_SKIP)
-    (staging / "complete").write_text(f"{_requests_pin()}\n")
+    (staging / "complete").write_text(" ".join(seed_pins()) + "\n")
     shutil.rmtree(base, ignore_errors=True)
     staging.rename(base)
 

@@ -1,9 +1,9 @@
-"""The benchmarks' image-layout task roots: the Dockerfile's pruning, and the pruned image still streaming."""
+"""The benchmarks' task roots: the image's layout and pruning, the honest seed-style root, awslambdaric's."""
 
 from __future__ import annotations
 
+import json
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -15,12 +15,8 @@ from bench.runtime_api import BenchApi
 PROMPT = "Layout check @stub:tokens=5"
 
 
-def _dockerfile_prune_loop() -> str:
-    """The shell loop of the Dockerfile's pip RUN that prunes botocore/data, as the image runs it."""
-    text = task_roots.DOCKERFILE.read_text().replace("\\\n", "\n")
-    match = re.search(r"^\s*(for dir in .*?done)", text, flags=re.MULTILINE | re.DOTALL)
-    assert match, "the Dockerfile has no botocore/data pruning loop"
-    return match.group(1)
+def _dockerfile_text() -> str:
+    return task_roots.DOCKERFILE.read_text().replace("\\\n", "\n")
 
 
 def test_kept_services_are_read_from_the_dockerfile() -> None:
@@ -28,53 +24,51 @@ def test_kept_services_are_read_from_the_dockerfile() -> None:
 
 
 def test_layout_copies_what_the_dockerfile_copies() -> None:
-    copies = re.findall(r"^COPY\s+(\S+)\s+\S+\s*$", task_roots.DOCKERFILE.read_text(), flags=re.MULTILINE)
-    assert {source.rstrip("/") for source in copies} - {"requirements.txt"} == set(task_roots.RUNTIME_FILES)
+    copies = re.findall(r"^COPY\s+(\S+)\s+(\S+)\s*$", _dockerfile_text(), flags=re.MULTILINE)
+    into_task_root = {
+        source.rstrip("/") for source, target in copies if target.startswith("${LAMBDA_TASK_ROOT}")
+    }
+    assert into_task_root - {"requirements.txt"} == set(task_roots.RUNTIME_FILES)
+    # The prune script is a build step outside the task root; the benchmarks run that very file.
+    assert ("prune_botocore.py", "/tmp/prune_botocore.py") in copies
+    assert task_roots.PRUNE_SCRIPT.name == "prune_botocore.py" and task_roots.PRUNE_SCRIPT.is_file()
 
 
-def test_dockerfile_loop_keeps_exactly_the_kept_services_and_top_level_files(tmp_path: Path) -> None:
-    data = tmp_path / "botocore" / "data"
-    _fake_botocore_data(data)
-    _run_prune_loop(tmp_path, " ".join(task_roots.kept_services()))
-    assert sorted(p.name for p in data.iterdir()) == ["bedrock-runtime", "endpoints.json", "partitions.json"]
-    assert (data / "bedrock-runtime" / "2023-09-30" / "service-2.json.gz").is_file()
-
-
-@pytest.mark.parametrize(
-    ("services", "kept"),
-    [
-        ("bedrock-runtime s3", ["bedrock-runtime", "s3"]),
-        ("all", ["bedrock", "bedrock-runtime", "bedrock-runtime-extra", "s3"]),
-    ],
-)
-def test_dockerfile_loop_honours_the_build_argument(tmp_path: Path, services: str, kept: list[str]) -> None:
-    data = tmp_path / "botocore" / "data"
-    _fake_botocore_data(data)
-    _run_prune_loop(tmp_path, services)
-    assert sorted(p.name for p in data.iterdir() if p.is_dir()) == kept
+def test_dockerfile_prunes_with_the_script_and_the_build_argument_after_pip() -> None:
+    run = re.search(r"^RUN pip install .*?(?=^\S)", _dockerfile_text(), flags=re.MULTILINE | re.DOTALL)
+    assert run, "the Dockerfile has no pip install RUN"
+    assert "--no-compile" not in run.group(0)  # pip's default byte compilation, as the seed root has it
+    assert re.search(
+        r'python /tmp/prune_botocore\.py "\$\{LAMBDA_TASK_ROOT\}" \$\{BOTOCORE_SERVICES\}', run.group(0)
+    )
 
 
 def _fake_botocore_data(data: Path) -> None:
-    for service in ("bedrock-runtime", "bedrock", "s3", "bedrock-runtime-extra"):
+    for service in ("bedrock-runtime", "bedrock", "s3"):
         (data / service / "2023-09-30").mkdir(parents=True)
-        (data / service / "2023-09-30" / "service-2.json.gz").write_bytes(b"x")
-    (data / "endpoints.json").write_text("{}")
-    (data / "partitions.json").write_text("{}")
+    services = {name: {"endpoints": {}} for name in ("bedrock-runtime", "bedrock", "s3", "ec2")}
+    (data / "endpoints.json").write_text(
+        json.dumps({"partitions": [{"partition": "aws", "services": services}]})
+    )
 
 
-def _run_prune_loop(task_root: Path, services: str) -> None:
-    """The Dockerfile's loop under sh, with the build argument as Docker passes it (an env variable)."""
-    env = {"LAMBDA_TASK_ROOT": str(task_root), "BOTOCORE_SERVICES": services, "PATH": "/usr/bin:/bin"}
-    subprocess.run(["sh", "-ec", _dockerfile_prune_loop()], env=env, check=True, timeout=30)
-
-
-def test_prune_helper_matches_the_dockerfile(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("keep", "folders", "entries"),
+    [
+        (("bedrock-runtime",), ["bedrock-runtime"], ["bedrock-runtime"]),
+        (("bedrock-runtime", "s3"), ["bedrock-runtime", "s3"], ["bedrock-runtime", "s3"]),
+        ((), ["bedrock", "bedrock-runtime", "s3"], ["bedrock", "bedrock-runtime", "ec2", "s3"]),  # "all"
+    ],
+)
+def test_prune_helper_runs_the_dockerfiles_script(
+    tmp_path: Path, keep: tuple[str, ...], folders: list[str], entries: list[str]
+) -> None:
     data = tmp_path / "botocore" / "data"
-    for service in ("bedrock-runtime", "ec2"):
-        (data / service).mkdir(parents=True)
-    (data / "endpoints.json").write_text("{}")
-    task_roots.prune_botocore_data(tmp_path, task_roots.kept_services())
-    assert sorted(p.name for p in data.iterdir()) == ["bedrock-runtime", "endpoints.json"]
+    _fake_botocore_data(data)
+    task_roots.prune_botocore_data(tmp_path, keep)
+    assert sorted(p.name for p in data.iterdir() if p.is_dir()) == folders
+    partition = json.loads((data / "endpoints.json").read_text())["partitions"][0]
+    assert sorted(partition["services"]) == entries
 
 
 @pytest.fixture(scope="module")
@@ -97,6 +91,8 @@ def test_layouts_hold_what_the_image_holds(roots: task_roots.TaskRoots) -> None:
     assert not list(roots.root("nopyc").rglob("*.pyc"))
     assert (roots.root("seed") / "requests" / "__init__.py").is_file()
     assert not (image / "requests").exists()
+    assert not (image / "boto3").exists()  # the image installs botocore only
+    assert (roots.root("seed") / "boto3" / "__init__.py").is_file()
     runtime_only = roots.root("runtime")
     assert sorted(p.name for p in runtime_only.iterdir() if p.name != "__pycache__") == [
         "bootstrap", "streaming_runtime", "trivial_handler.py"
@@ -109,7 +105,7 @@ def test_seed_style_root_is_byte_compiled_as_pip_installs_it(roots: task_roots.T
     """The seed's own image is built with a plain `pip install`, which byte-compiles: its boto3, botocore
     and requests must load from .pyc of this interpreter, or the baseline pays a compile it would not."""
     seed = roots.root("seed")
-    use = cold_harness.bytecode_use(seed, cold_harness.FLOOR_CODE + "; import requests")
+    use = cold_harness.bytecode_use(seed, "import boto3; boto3.client('bedrock-runtime'); import requests")
     major, minor = roots.interpreter_version.split(".")[:2]
     assert use.cache_tag == f"cpython-{major}{minor}"  # the interpreter that runs the roots
     for package in ("boto3", "botocore", "requests"):
@@ -152,7 +148,7 @@ def test_awslambdaric_root_answers_an_invocation(roots: task_roots.TaskRoots) ->
 
 @pytest.mark.slow
 def test_pruned_image_streams_the_bedrock_reply_like_the_seed_baseline(roots: task_roots.TaskRoots) -> None:
-    origins = cold_harness.module_origins(roots, "image", ("boto3", "botocore"))
+    origins = cold_harness.module_origins(roots, "image", ("botocore",))
     assert all(Path(path).is_relative_to(roots.root("image")) for path in origins.values()), origins
     with cold_harness.StandIn() as stand_in:
         ours = cold_harness.cold_start(
