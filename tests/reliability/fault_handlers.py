@@ -1,8 +1,8 @@
 """Test handler for the fault matrix: the request body's `fault` field picks how it misbehaves.
 
 Copied into a temporary LAMBDA_TASK_ROOT and run by the real runtime/bootstrap under the emulator as
-`fault_handlers.handler`. Body: `{"fault": "none" | "raise-early" | "raise-late" | "ignore-deadline",
-"pieces": N, "gap_ms": D}`.
+`fault_handlers.handler`. Body: `{"fault": "none" | "raise-early" | "raise-late" | "hang-early" |
+"ignore-deadline", "pieces": N, "gap_ms": D}`.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any
 
 EARLY_MESSAGE = "injected failure before the first byte"
 LATE_MESSAGE = "injected failure after the first byte"
+HANG_S = 60.0  # far past any test's function timeout: only the emulator's kill ends it
 
 
 def piece(index: int) -> str:
@@ -27,6 +28,8 @@ def handler(event: Mapping[str, Any], context: Any) -> Iterator[str]:
     fault = spec.get("fault", "none")
     if fault == "raise-early":
         raise ValueError(EARLY_MESSAGE)
+    if fault == "hang-early":
+        time.sleep(HANG_S)  # before returning: no status, no byte has gone out
     return _pieces(fault, count=int(spec.get("pieces", 5)), gap_s=int(spec.get("gap_ms", 0)) / 1000)
 
 

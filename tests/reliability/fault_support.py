@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import socket
 import struct
@@ -79,6 +80,15 @@ def wait_until_busy(emulator: EmulatorProcess, *, timeout: float = 15.0) -> None
             return
         time.sleep(0.02)
     raise AssertionError(f"the runtime never got the invocation:\n{emulator.log()}")
+
+
+def group_alive(pgid: int) -> bool:
+    """Whether any process of the group `pgid` (a runtime's pid: it leads its own group) still exists."""
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def log_mark(emulator: EmulatorProcess) -> int:

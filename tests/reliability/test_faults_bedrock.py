@@ -73,6 +73,8 @@ def arm(emulator: EmulatorProcess, rule: dict[str, object]) -> None:
     [
         ("@stub:throttle", 429, "throttled"),
         ("@stub:access-denied", 502, "bedrock_access_denied"),
+        ("@stub:not-found", 502, "bedrock_model_not_found"),
+        ("@stub:unavailable", 503, "bedrock_unavailable"),
         ("@stub:model-timeout", 504, "bedrock_timeout"),
         # The stand-in never answers: botocore's read timeout (1.5 s here) fires before any byte.
         ("@stub:hang-ms=3000", 504, "bedrock_timeout"),
@@ -89,6 +91,7 @@ def test_bedrock_failure_before_the_first_byte_is_a_json_status(
     pid = runtime_pid(emulator)
     reply = post(emulator.url, {"prompt": f"pre-stream {directive}"}, query="format=sse")
     expect_json_error(reply, status, error_type)
+    assert reply.header("content-type") == "application/json"  # exactly: the handler's own error reply
     record = invocation_record(emulator, request_id(reply))
     assert (record["status"], record["errorType"], record["outputTokens"]) == (status, error_type, 0)
     expect_full_reply(emulator)
@@ -136,6 +139,7 @@ def test_bedrock_failure_after_the_first_byte_is_an_sse_error_event(
     events = sse_events(reply)
     assert [name for name, _ in events] == ["delta"] * deltas + ["error"]
     assert [data["text"] for _, data in events[:-1]] == reply_tokens(prompt, 12)[:deltas]
+    assert set(events[-1][1]) == {"type", "message"}
     assert events[-1][1]["type"] == error_type and events[-1][1]["message"]
     rid = request_id(reply)
     record = invocation_record(emulator, rid)

@@ -2,11 +2,13 @@
 timeout mid-stream (the handler's deadline stop, or the emulator killing the runtime as Lambda would).
 
 The handler rows run `fault_handlers.handler` (tests/reliability/fault_handlers.py) with the real
-runtime/bootstrap under the emulator; the deadline row runs the real Bedrock handler and stand-in.
+runtime/bootstrap under the emulator, the function timeout before the first byte too; the deadline rows
+run the real Bedrock handler and stand-in, sharing one emulator (neither kills its runtime).
 """
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +19,7 @@ from tests.reliability import fault_handlers
 from tests.reliability.fault_support import (
     expect_full_reply,
     expect_json_error,
+    group_alive,
     invocation_record,
     log_mark,
     post,
@@ -30,6 +33,9 @@ from tests.support.http_client import Response, request
 
 HANDLERS_SOURCE = Path(fault_handlers.__file__)
 FUNCTION_TIMEOUT_S = 2
+# The deadline rows: the handler stops itself 1.5 s into the invocation, 2.5 s before the emulator's kill.
+DEADLINE_TIMEOUT_S = 4
+DEADLINE_MARGIN_MS = 2500
 
 
 def full_body(count: int) -> bytes:
@@ -49,6 +55,16 @@ def handler_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emula
     shutil.copy(HANDLERS_SOURCE, root / "fault_handlers.py")
     args = ["--task-root", str(root), "--handler", "fault_handlers.handler"]
     with EmulatorProcess([*args, "--timeout", str(FUNCTION_TIMEOUT_S)]) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def deadline_emulator() -> Iterator[EmulatorProcess]:
+    """The Bedrock handler and stand-in with a short function timeout, warmed up: a deadline row's clock
+    (which starts when the request is handed to the sandbox) does not also pay for the runtime's init."""
+    args = ["--timeout", str(DEADLINE_TIMEOUT_S), "--env", f"DEADLINE_MARGIN_MS={DEADLINE_MARGIN_MS}"]
+    with EmulatorProcess(args) as running:
+        expect_full_reply(running, "warm-up")
         yield running
 
 
@@ -80,7 +96,22 @@ def test_handler_exception_after_the_first_byte_ends_the_body_with_trailers(
     assert runtime_pid(handler_emulator) == pid
 
 
-# --- the function times out mid-stream -------------------------------------------------------------
+# --- the function times out ------------------------------------------------------------------------
+
+
+def test_timeout_before_the_first_byte_is_502_and_kills_the_runtime(
+    handler_emulator: EmulatorProcess,
+) -> None:
+    """A handler that never returns: the emulator kills the runtime's process group, then answers 502."""
+    before = wait_for_runtime(handler_emulator, other_than=None)
+    mark = log_mark(handler_emulator)
+    reply = post(handler_emulator.url, {"fault": "hang-early"})
+    error = expect_json_error(reply, 502, "Sandbox.Timedout")
+    assert error["message"] == f"Task timed out after {FUNCTION_TIMEOUT_S}.00 seconds"
+    wait_for_log_after(handler_emulator, mark, rf"Task timed out after {FUNCTION_TIMEOUT_S}\.00 seconds")
+    assert not group_alive(before)  # killed before the 502 went out
+    expect_handler_reply(handler_emulator)
+    assert wait_for_runtime(handler_emulator, other_than=before) != before
 
 
 def test_timeout_mid_stream_kills_the_runtime_and_the_next_request_works(
@@ -100,27 +131,48 @@ def test_timeout_mid_stream_kills_the_runtime_and_the_next_request_works(
     assert int(report.group(1)) > 0  # measured on the process that served it, before it was killed
     expect_handler_reply(handler_emulator)
     assert wait_for_runtime(handler_emulator, other_than=before) != before
+    assert not group_alive(before)  # the kill ends before the sandbox takes the next request
 
 
-def test_deadline_stop_fires_before_the_function_timeout() -> None:
+def test_deadline_stop_fires_before_the_function_timeout(deadline_emulator: EmulatorProcess) -> None:
     """With enough margin the Bedrock handler ends the stream itself: `done` with stopReason deadline."""
-    args = ["--timeout", "3", "--env", "DEADLINE_MARGIN_MS=1500"]
-    with EmulatorProcess(args) as emulator:
-        pid = wait_for_runtime(emulator, other_than=None)
-        reply = post(
-            emulator.url, {"prompt": "deadline @stub:delay-ms=100 @stub:tokens=100"}, query="format=ndjson"
-        )
-        events = reply.ndjson()
-        assert reply.status == 200 and [e["type"] for e in events[:-1]] == ["delta"] * (len(events) - 1)
-        assert events[-1]["type"] == "done" and events[-1]["stopReason"] == "deadline"
-        assert 1 <= len(events) - 1 < 100
-        record = invocation_record(emulator, request_id(reply))
-        assert (record["status"], record["stopReason"], record["errorType"]) == (200, "deadline", None)
-        expect_full_reply(emulator)
-        assert runtime_pid(emulator) == pid  # nothing was killed
-        assert "Task timed out" not in emulator.log()
-        # Fault injection is off unless asked for.
-        expect_json_error(request(emulator.url, "/_emulator/faults", body={}), 404, "NotFound")
+    emulator = deadline_emulator
+    pid = wait_for_runtime(emulator, other_than=None)
+    reply = post(
+        emulator.url, {"prompt": "deadline @stub:delay-ms=100 @stub:tokens=100"}, query="format=ndjson"
+    )
+    events = reply.ndjson()
+    assert reply.status == 200 and [e["type"] for e in events[:-1]] == ["delta"] * (len(events) - 1)
+    assert events[-1]["type"] == "done" and events[-1]["stopReason"] == "deadline"
+    assert 1 <= len(events) - 1 < 100
+    record = invocation_record(emulator, request_id(reply))
+    assert (record["status"], record["stopReason"], record["errorType"]) == (200, "deadline", None)
+    expect_full_reply(emulator)
+    assert runtime_pid(emulator) == pid  # nothing was killed
+    assert "Task timed out" not in emulator.log()
+    # Fault injection is off unless asked for.
+    expect_json_error(request(emulator.url, "/_emulator/faults", body={}), 404, "NotFound")
+
+
+def test_deadline_stops_a_stalled_model_before_the_function_timeout(
+    deadline_emulator: EmulatorProcess,
+) -> None:
+    """The stand-in stalls after its first delta: the handler's watchdog ends the stream at the deadline,
+    not the function timeout."""
+    emulator = deadline_emulator
+    pid = wait_for_runtime(emulator, other_than=None)
+    reply = post(
+        emulator.url, {"prompt": "stalled @stub:delay-ms=6000 @stub:tokens=3"}, query="format=ndjson"
+    )
+    events = reply.ndjson()
+    assert reply.status == 200
+    assert [e["type"] for e in events] == ["delta", "done"]  # not cut off by the function timeout
+    assert events[-1]["stopReason"] == "deadline"
+    record = invocation_record(emulator, request_id(reply))
+    assert (record["status"], record["stopReason"], record["errorType"]) == (200, "deadline", None)
+    expect_full_reply(emulator)
+    assert runtime_pid(emulator) == pid
+    assert "Task timed out" not in emulator.log()
 
 
 # --- the handler cannot be imported ----------------------------------------------------------------
@@ -130,17 +182,21 @@ FIXED_MODULE = "from fault_handlers import handler\n\n__all__ = ['handler']\n"
 
 
 def test_import_failure_is_502_on_every_request_until_fixed(tmp_path: Path) -> None:
+    """The handler's module missing, then failing to import, then fixed: every request is a fresh init."""
     shutil.copy(HANDLERS_SOURCE, tmp_path / "fault_handlers.py")
-    entry = tmp_path / "fault_entry.py"
-    entry.write_text(BROKEN_MODULE)
+    entry = tmp_path / "fault_entry.py"  # not written yet: no such module
     args = ["--task-root", str(tmp_path), "--handler", "fault_entry.handler", "--timeout", "10"]
     with EmulatorProcess(args, env={"PYTHONDONTWRITEBYTECODE": "1"}) as emulator:
-        for _ in range(3):
+        for source in (None, None, BROKEN_MODULE, BROKEN_MODULE):
+            if source is not None:
+                entry.write_text(source)
             reply = post(emulator.url, {"fault": "none"})
             error = expect_json_error(reply, 502, "Runtime.ImportModuleError")
             assert "fault_entry" in error["message"]
-        emulator.wait_for_log(r"init error Runtime\.ImportModuleError: .*fault_entry")
-        assert "Traceback" not in "".join(error.values())
+            assert "Traceback" not in "".join(error.values())
+            # The client gets the type and message the runtime posted to /init/error, as they were logged.
+            logged = rf"(?m)init error Runtime\.ImportModuleError: {re.escape(error['message'])}$"
+            emulator.wait_for_log(logged)
         entry.write_text(FIXED_MODULE)  # the fix: the next cold start imports the module
         expect_handler_reply(emulator)
         expect_handler_reply(emulator)
