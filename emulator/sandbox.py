@@ -128,10 +128,20 @@ class Sandbox:
         # The process that served it, even when a timeout or crash has already forgotten it.
         process = self._serving if invocation.delivered_at is not None else self.process
         if invocation.delivered_at is not None:
-            threading.Thread(target=self._report, args=(invocation, process), daemon=True).start()
+            # Claimed here, in completion order: the report threads may run in either order.
+            init_ms = self._claim_init_duration(invocation, process)
+            threading.Thread(target=self._report, args=(invocation, process, init_ms), daemon=True).start()
         self._on_free(self)
 
-    def _report(self, invocation: Invocation, process: RuntimeProcess | None) -> None:
+    def _claim_init_duration(self, invocation: Invocation, process: RuntimeProcess | None) -> float | None:
+        """The process's init duration (ms) if this is its first reported invocation, else None."""
+        if process is None or self._init_reported is process:
+            return None
+        self._init_reported = process
+        first_next = self.slot.first_next_at or invocation.delivered_at or time.monotonic()
+        return (first_next - process.spawned_at) * 1000
+
+    def _report(self, invocation: Invocation, process: RuntimeProcess | None, init_ms: float | None) -> None:
         delivered = invocation.delivered_at or time.monotonic()
         duration_ms = ((invocation.finished_at or time.monotonic()) - delivered) * 1000
         memory_mb = process.sample_memory() if process is not None else 0
@@ -142,10 +152,8 @@ class Sandbox:
             f"Memory Size: {self.config.memory} MB",
             f"Max Memory Used: {memory_mb} MB",
         ]
-        if process is not None and self._init_reported is not process:
-            self._init_reported = process
-            first_next = self.slot.first_next_at or delivered
-            fields.append(f"Init Duration: {(first_next - process.spawned_at) * 1000:.2f} ms")
+        if init_ms is not None:
+            fields.append(f"Init Duration: {init_ms:.2f} ms")
         lambda_log.info("END RequestId: %s", invocation.request_id)
         lambda_log.info("\t".join(fields))
 
