@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import logging
 import os
@@ -11,6 +12,9 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from streaming_runtime import StreamingResponse
+
+# Recorded while this module is imported, i.e. while the runtime loads the handler (its init phase).
+GC_ENABLED_AT_IMPORT = gc.isenabled()
 
 
 def echo(event: Any, context: Any) -> Any:
@@ -174,3 +178,7 @@ def late_first_piece(event: Any, context: Any) -> Iterator[bytes]:
     time.sleep(event["delay_s"])  # e.g. waiting for the model's first token
     yield b"first"
     yield b" second"
+
+
+def gc_state(event: Any, context: Any) -> Any:
+    return {"at_import": GC_ENABLED_AT_IMPORT, "now": gc.isenabled(), "frozen": gc.get_freeze_count()}

@@ -159,6 +159,19 @@ def test_init_failures_post_init_error_and_exit(
     assert not api.next_calls
 
 
+def test_handler_is_imported_with_the_garbage_collector_paused(
+    api: RecordingApi, start_runtime: StartRuntime
+) -> None:
+    """Init runs without cyclic collections; afterwards the collector is back on and init's objects are
+    frozen (so later full collections skip them)."""
+    start_runtime("handlers.gc_state")
+    post = api.wait_post(kind="response", request_id=api.enqueue({}))
+    state = post.json()
+    assert state["at_import"] is False
+    assert state["now"] is True
+    assert state["frozen"] > 1000
+
+
 @pytest.mark.parametrize("endpoint", ["next", "response"])
 def test_runtime_api_500_exits_non_zero(
     api: RecordingApi, start_runtime: StartRuntime, endpoint: str
