@@ -7,7 +7,6 @@ import json
 import logging
 import time
 from collections.abc import Callable, Generator, Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from streaming_runtime import StreamingResponse
@@ -36,20 +35,34 @@ class InvocationContext(Protocol):
     def get_remaining_time_in_millis(self) -> int: ...
 
 
-@dataclass
 class _Record:
     """The fields of the one structured log line per invocation (filled in as the invocation goes)."""
 
-    request_id: str
-    started: float
-    status: int = 200
-    model_id: str | None = None
-    output_format: str | None = None
-    stop_reason: str | None = None
-    error_type: str | None = None
-    input_tokens: int = 0
-    output_tokens: int = 0
-    first_token_ms: int | None = None
+    # A plain class, not a dataclass: defining a dataclass costs ~0.7 ms of every cold start.
+    __slots__ = (
+        "error_type",
+        "first_token_ms",
+        "input_tokens",
+        "model_id",
+        "output_format",
+        "output_tokens",
+        "request_id",
+        "started",
+        "status",
+        "stop_reason",
+    )  # fmt: skip
+
+    def __init__(self, *, request_id: str, started: float) -> None:
+        self.request_id = request_id
+        self.started = started
+        self.status = 200
+        self.model_id: str | None = None
+        self.output_format: str | None = None
+        self.stop_reason: str | None = None
+        self.error_type: str | None = None
+        self.input_tokens = 0
+        self.output_tokens = 0
+        self.first_token_ms: int | None = None
 
     def emit(self, clock: Callable[[], float]) -> None:
         line = {

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from bedrock_handler.invoke_formats import METRICS_KEY, normalize_stop_reason
@@ -11,13 +10,16 @@ from bedrock_handler.invoke_formats import METRICS_KEY, normalize_stop_reason
 COHERE_EOS = "<EOS_TOKEN>"
 
 
-@dataclass
 class ChunkState:
     """What the chunks of one stream have said so far about stop reason and usage (mutated per chunk)."""
 
-    stop_reason: str | None = None
-    input_tokens: int = 0
-    output_tokens: int = 0
+    # A plain class, not a dataclass: defining a dataclass costs ~0.7 ms of every cold start.
+    __slots__ = ("input_tokens", "output_tokens", "stop_reason")
+
+    def __init__(self) -> None:
+        self.stop_reason: str | None = None
+        self.input_tokens = 0
+        self.output_tokens = 0
 
 
 def parse_chunk(family: str, chunk: Mapping[str, Any], state: ChunkState) -> str:
