@@ -58,6 +58,18 @@ class ModelStream(Protocol):
     def stream(self, request: ChatRequest) -> OpenStream: ...
 
 
+def client_config(config: HandlerConfig) -> Config:
+    """The botocore settings of the Bedrock client: region, timeouts, retries, TCP keep-alive."""
+    return Config(
+        region_name=config.region,
+        connect_timeout=config.connect_timeout_s,
+        read_timeout=config.read_timeout_s,
+        # total_max_attempts counts the first call; botocore's `max_attempts` key counts only retries.
+        retries={"mode": "standard", "total_max_attempts": config.max_attempts},
+        tcp_keepalive=True,
+    )
+
+
 def create_bedrock_client(config: HandlerConfig) -> Any:
     """The bedrock-runtime client, built once at init. The endpoint comes from botocore's own lookup, so
     AWS_ENDPOINT_URL_BEDROCK_RUNTIME points it at the stand-in with no code path of ours.
@@ -66,15 +78,7 @@ def create_bedrock_client(config: HandlerConfig) -> Any:
     credential chain, config and endpoint resolution), but importing boto3 also imports s3transfer and
     its resource layer, which the function never uses (docs/performance.md has the measured saving).
     """
-    botocore_config = Config(
-        region_name=config.region,
-        connect_timeout=config.connect_timeout_s,
-        read_timeout=config.read_timeout_s,
-        # total_max_attempts counts the first call; botocore's `max_attempts` key counts only retries.
-        retries={"mode": "standard", "total_max_attempts": config.max_attempts},
-        tcp_keepalive=True,
-    )
-    return botocore.session.get_session().create_client("bedrock-runtime", config=botocore_config)
+    return botocore.session.get_session().create_client("bedrock-runtime", config=client_config(config))
 
 
 class BedrockModelStream:

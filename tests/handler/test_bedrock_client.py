@@ -18,8 +18,7 @@ from typing import Any
 import boto3
 import pytest
 from bedrock_handler.config import HandlerConfig
-from bedrock_handler.model import create_bedrock_client
-from botocore.config import Config
+from bedrock_handler.model import client_config, create_bedrock_client
 
 MODEL_ID = "amazon.nova-lite-v1:0"
 
@@ -39,14 +38,7 @@ def _config(region: str = "eu-west-1") -> HandlerConfig:
 
 def _boto3_client(config: HandlerConfig) -> Any:
     """What the function built before: boto3's session, the same botocore Config."""
-    botocore_config = Config(
-        region_name=config.region,
-        connect_timeout=config.connect_timeout_s,
-        read_timeout=config.read_timeout_s,
-        retries={"mode": "standard", "total_max_attempts": config.max_attempts},
-        tcp_keepalive=True,
-    )
-    return boto3.session.Session().client("bedrock-runtime", config=botocore_config)
+    return boto3.session.Session().client("bedrock-runtime", config=client_config(config))
 
 
 def _outgoing(client: Any) -> dict[str, str]:
