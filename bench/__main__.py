@@ -13,6 +13,7 @@ from bench.results import Section, load_average, render, write_results
 # Each module exposes `run(*, quick: bool) -> list[Section]`; other benchmark modules are added here.
 MODULES = [
     "bench.runtime_bench",
+    "bench.awslambdaric_bench",
     "bench.emulator_relay_bench",
     "bench.demo_bench",
     "bench.path_bench",

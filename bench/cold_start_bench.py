@@ -12,17 +12,17 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from bench import cold_contenders, task_roots
 from bench import cold_harness as harness
-from bench import task_roots
 from bench.results import Row, Section, Spread
 
 PROMPT = "Say hello @stub:tokens=4"
-OURS = harness.ours("image", "ours")
-OURS_NOPYC = harness.ours("nopyc", "ours, no .pyc")
-OURS_FULL = harness.ours("full", "ours, botocore/data not pruned")
+OURS = cold_contenders.ours("image", "ours")
+OURS_NOPYC = cold_contenders.ours("nopyc", "ours, no .pyc")
+OURS_FULL = cold_contenders.ours("full", "ours, botocore/data not pruned")
 FLOOR_EXIT = "floor, spawn -> exit"
 FLOOR_READY = "floor, spawn -> client created"
-_READY_CODE = harness.FLOOR_CODE + "; import time; print(repr(time.monotonic()))"
+_READY_CODE = cold_contenders.FLOOR_CODE + "; import time; print(repr(time.monotonic()))"
 
 
 def _floor_ready(roots: task_roots.TaskRoots, bedrock_url: str) -> float:
@@ -32,11 +32,11 @@ def _floor_ready(roots: task_roots.TaskRoots, bedrock_url: str) -> float:
     return float(output.strip()) - started
 
 
-_CPU_CODE = harness.FLOOR_CODE + "; import time; print(repr(time.process_time()))"
+_CPU_CODE = cold_contenders.FLOOR_CODE + "; import time; print(repr(time.process_time()))"
 
 
 def _cpu_rounds(
-    roots: task_roots.TaskRoots, url: str, contenders: tuple[harness.Contender, ...], rounds: int
+    roots: task_roots.TaskRoots, url: str, contenders: tuple[cold_contenders.Contender, ...], rounds: int
 ) -> dict[str, Spread]:
     """Init CPU time of each contender and of the floor (its own process time once the client exists)."""
     cpu: dict[str, list[float]] = {name: [] for name in [c.name for c in contenders] + [FLOOR_READY]}
@@ -57,8 +57,8 @@ def _check_bytecode(roots: task_roots.TaskRoots) -> dict[str, harness.BytecodeUs
     checks = {
         "seed": harness.bytecode_use(roots.root("seed"), seed_code),
         "seed_nopyc": harness.bytecode_use(roots.root("seed_nopyc"), seed_code),
-        "image": harness.bytecode_use(roots.root("image"), harness.FLOOR_CODE),
-        "nopyc": harness.bytecode_use(roots.root("nopyc"), harness.FLOOR_CODE),
+        "image": harness.bytecode_use(roots.root("image"), cold_contenders.FLOOR_CODE),
+        "nopyc": harness.bytecode_use(roots.root("nopyc"), cold_contenders.FLOOR_CODE),
     }
     for variant in ("seed", "image"):
         use = checks[variant]
@@ -86,16 +86,16 @@ def run(*, quick: bool) -> list[Section]:
         if leaks:
             raise RuntimeError(f"modules imported from outside the task root: {leaks}")
     bytecode = _check_bytecode(roots)
-    contenders = (OURS, harness.BASELINE, OURS_NOPYC, OURS_FULL, harness.BASELINE_NOPYC)
+    contenders = (OURS, cold_contenders.BASELINE, OURS_NOPYC, OURS_FULL, cold_contenders.BASELINE_NOPYC)
     totals: dict[str, list[float]] = {
         name: [] for name in [c.name for c in contenders] + [FLOOR_EXIT, FLOOR_READY]
     }
     inits: dict[str, list[float]] = {c.name: [] for c in contenders}
     first_calls: dict[str, list[float]] = {c.name: [] for c in contenders}
-    with harness.StandIn() as stand_in:
+    with cold_contenders.StandIn() as stand_in:
         url = stand_in.url
 
-        def sample(contender: harness.Contender) -> Callable[[bool], None]:
+        def sample(contender: cold_contenders.Contender) -> Callable[[bool], None]:
             def measure(record: bool) -> None:
                 cold = harness.cold_start(contender, roots, bedrock_url=url, prompt=PROMPT)
                 if not cold.body:
@@ -131,8 +131,9 @@ def run(*, quick: bool) -> list[Section]:
     ms = {name: Spread.of(values, scale=1000) for name, values in totals.items()}
     init_ms = {name: Spread.of(values, scale=1000) for name, values in inits.items()}
     call_ms = {name: Spread.of(values, scale=1000) for name, values in first_calls.items()}
-    ours, base, old = ms[OURS.name], ms[harness.BASELINE.name], ms[harness.BASELINE_NOPYC.name]
-    base_cpu = cpu[harness.BASELINE.name]
+    ours, base = ms[OURS.name], ms[cold_contenders.BASELINE.name]
+    old = ms[cold_contenders.BASELINE_NOPYC.name]
+    base_cpu = cpu[cold_contenders.BASELINE.name]
     rows = [
         Row.of("spawn -> first byte: ours vs seed-style (both byte-compiled)", ours, base, "ms",
                target="<= 0.7x", passed=ours.median <= 0.7 * base.median),
@@ -141,9 +142,9 @@ def run(*, quick: bool) -> list[Section]:
         Row.of("spawn -> first byte: ours vs floor (spawn -> client created)", ours, ms[FLOOR_READY], "ms",
                target="<= 1.3x", passed=ours.median <= 1.3 * ms[FLOOR_READY].median),
         Row.of("init, spawn -> first GET /next: ours vs seed-style", init_ms[OURS.name],
-               init_ms[harness.BASELINE.name], "ms"),
+               init_ms[cold_contenders.BASELINE.name], "ms"),
         Row.of("first invocation, event -> first byte: ours vs seed-style", call_ms[OURS.name],
-               call_ms[harness.BASELINE.name], "ms"),
+               call_ms[cold_contenders.BASELINE.name], "ms"),
         Row.of("spawn -> first byte: ours vs ours without .pyc (compile step)", ours, ms[OURS_NOPYC.name],
                "ms", target="< 1.0x", passed=ours.median < ms[OURS_NOPYC.name].median),
         Row.of("spawn -> first byte: ours (botocore/data pruned) vs not pruned", ours, ms[OURS_FULL.name],
@@ -158,7 +159,7 @@ def run(*, quick: bool) -> list[Section]:
         Row.of("init CPU time: ours vs ours without .pyc", cpu[OURS.name], cpu[OURS_NOPYC.name], "ms"),
         Row.of("init CPU time: ours (pruned) vs not pruned", cpu[OURS.name], cpu[OURS_FULL.name], "ms"),
         Row.of("init CPU time: ours vs seed-style without .pyc (OLD, dishonest baseline)", cpu[OURS.name],
-               cpu[harness.BASELINE_NOPYC.name], "ms"),
+               cpu[cold_contenders.BASELINE_NOPYC.name], "ms"),
     ]  # fmt: skip
     seed_pyc, image_pyc = bytecode["seed"], bytecode["image"]
     notes = [
@@ -176,8 +177,8 @@ def run(*, quick: bool) -> list[Section]:
         f"pin plus {' and '.join(task_roots.seed_pins())} (requirements-dev.txt's pins) installed by a "
         "plain `pip install --target` (pip byte-compiles by default), the bootstrap and handler copied (no "
         "compile step of their own), nothing pruned; same interpreter, environment and stand-in as ours. "
-        f'floor = `python3 -c "{harness.FLOOR_CODE}"` on ours\' task root (the call our handler makes, '
-        "and boto3.client() makes after importing boto3).",
+        f'floor = `python3 -c "{cold_contenders.FLOOR_CODE}"` on ours\' task root (the call our handler '
+        "makes, and boto3.client() makes after importing boto3).",
         f"byte code checked with `python3 -v` (cache tag {seed_pyc.cache_tag}): creating the client and "
         f"importing requests loads {len(seed_pyc.from_pyc)} modules of the seed-style root from their "
         f"__pycache__/*.{seed_pyc.cache_tag}.pyc and compiles none of them; ours loads "

@@ -1,7 +1,7 @@
 """Memory: peak RSS of the function process with the Bedrock handler, against python + a Bedrock client.
 
 Each process runs from its task root as in the image (bench/task_roots.py) against a local Runtime API
-and the stand-in process (bench/cold_harness.py). Peak RSS is the kernel's VmHWM of the process; growth
+and the stand-in process (bench/cold_contenders.py). Peak RSS is the kernel's VmHWM of the process; growth
 is VmRSS after a warm-up against VmRSS after 2,000 more invocations. Processes are started one kind
 after the other in alternating order.
 """
@@ -10,27 +10,19 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
+from bench import cold_contenders, task_roots
 from bench import cold_harness as harness
-from bench import task_roots
+from bench.proc_readings import proc_kib
 from bench.processes import end_process
 from bench.results import Row, Section, Spread
 from bench.runtime_api import BenchApi
 
 MIB = 1024
 PROMPT = "Tell me something @stub:tokens=12"
-OURS = harness.ours("image", "ours")
+OURS = cold_contenders.ours("image", "ours")
 WARM_UP = 200
 GROWTH_INVOCATIONS = 2_000
-
-
-def proc_kib(pid: int, field_name: str) -> int:
-    """A /proc/<pid>/status figure in KiB (VmHWM, VmRSS)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field_name + ":"):
-            return int(line.split()[1])
-    raise RuntimeError(f"{field_name} missing from /proc/{pid}/status")
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +36,12 @@ class Reading:
 
 
 def measure_function(
-    contender: harness.Contender, roots: task_roots.TaskRoots, bedrock_url: str, *, served: int, growth: int
+    contender: cold_contenders.Contender,
+    roots: task_roots.TaskRoots,
+    bedrock_url: str,
+    *,
+    served: int,
+    growth: int,
 ) -> Reading:
     """Start `contender`, read VmHWM at its first /next, serve `served` invocations, read VmHWM again; with
     `growth`, read VmRSS, serve `growth` more and read VmRSS again."""
@@ -77,7 +74,7 @@ def measure_function(
 
 def measure_floor(roots: task_roots.TaskRoots, bedrock_url: str) -> int:
     """VmHWM (KiB) of the floor (`python3 -c FLOOR_CODE`: a bedrock-runtime client), read by itself."""
-    _, output = harness.floor_run(roots, code=harness.FLOOR_RSS_CODE, bedrock_url=bedrock_url)
+    _, output = harness.floor_run(roots, code=cold_contenders.FLOOR_RSS_CODE, bedrock_url=bedrock_url)
     fields = dict(line.split(":", 1) for line in output.splitlines() if ":" in line)
     return int(fields["VmHWM"].split()[0])
 
@@ -91,14 +88,14 @@ def run(*, quick: bool) -> list[Section]:
     ours: list[Reading] = []
     seeds: list[Reading] = []
     started = time.monotonic()
-    with harness.StandIn() as stand_in:
+    with cold_contenders.StandIn() as stand_in:
         url = stand_in.url
         for index in range(repeats):
             floors.append(measure_floor(roots, url))
             ours.append(
                 measure_function(OURS, roots, url, served=WARM_UP, growth=growth if index == 0 else 0)
             )
-            seeds.append(measure_function(harness.BASELINE, roots, url, served=WARM_UP, growth=0))
+            seeds.append(measure_function(cold_contenders.BASELINE, roots, url, served=WARM_UP, growth=0))
             floors.append(measure_floor(roots, url))
     elapsed = time.monotonic() - started
 
@@ -127,7 +124,7 @@ def run(*, quick: bool) -> list[Section]:
     notes = [
         f"{repeats} processes of each kind, alternating (floor, ours, baseline, floor); {elapsed:.0f} s. "
         "ours = runtime/bootstrap + bedrock_handler on the image task root; floor = "
-        f'`python3 -c "{harness.FLOOR_CODE}"` on the same task root, reading its own VmHWM; '
+        f'`python3 -c "{cold_contenders.FLOOR_CODE}"` on the same task root, reading its own VmHWM; '
         "baseline = the seed-style bootstrap and handler on the seed-style task root, laid out as in the "
         "cold-start section (its packages byte-compiled by pip's default, as the seed's own image would "
         "have them). Same interpreter and clean environment as the cold-start section.",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from bench import task_roots
+from bench import image_build, task_roots
 from bench.results import Row, Section
 
 MIB = 1024 * 1024
@@ -68,7 +68,7 @@ def run(*, quick: bool) -> list[Section]:
     seed_pyc_mib, seed_pyc_files = _pyc(seed)
     sdk_mib, sdk_files = _size(_sdk(image))
     seed_sdk_mib, seed_sdk_files = _size(_sdk(seed))
-    kept = ", ".join(task_roots.kept_services()) or "(none: the Dockerfile does not prune)"
+    kept = ", ".join(image_build.kept_services()) or "(none: the Dockerfile does not prune)"
     rows = [
         Row("task root as the image lays it out: ours vs seed-style", mib["image"], mib["seed"], "MiB"),
         Row("files in the task root: ours vs seed-style", files["image"], files["seed"], "count"),

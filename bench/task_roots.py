@@ -3,9 +3,8 @@
 The function image runs `pip install -r requirements.txt --target /var/task` (botocore only), prunes
 botocore's data to the services its BOTOCORE_SERVICES build argument keeps with runtime/prune_botocore.py,
 copies bootstrap, streaming_runtime/ and bedrock_handler/ next to the packages and compiles everything
-(runtime/Dockerfile). Docker is not
-available here, so the benchmarks rebuild that folder with the same pip and the interpreter closest to
-the image's (python3.12 when this machine has one). Variants:
+(runtime/Dockerfile). Docker is not available here, so the benchmarks rebuild that folder with the same
+steps (bench/image_build.py). Variants:
 
 - `image`: the Dockerfile's result (pruned as the Dockerfile prunes, byte code compiled at build time);
 - `nopyc`: the same files without any .pyc (what the image would be without the compile step);
@@ -30,24 +29,26 @@ requirements file changes.
 
 from __future__ import annotations
 
-import functools
-import glob
 import hashlib
-import os
-import re
 import shutil
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.image_build import (
+    OUT_DIR,
+    PRUNE_SCRIPT,
+    RUNTIME_DIR,
+    SKIP_BYTECODE,
+    compile_tree,
+    copy_ours,
+    interpreter,
+    kept_services,
+    pip_install,
+    prune_botocore_data,
+)
+
 REPO = Path(__file__).resolve().parents[1]
-RUNTIME_DIR = REPO / "runtime"
 REQUIREMENTS = RUNTIME_DIR / "requirements.txt"
-DOCKERFILE = RUNTIME_DIR / "Dockerfile"
-PRUNE_SCRIPT = RUNTIME_DIR / "prune_botocore.py"  # the Dockerfile's build-time pruning step
-# A dot-folder: mypy (whose `files` include bench/) skips those, so it never sees the copied packages.
-OUT_DIR = REPO / "bench" / "out" / ".task_roots"
 # 3: the seed root byte-compiled by pip (its default), `seed_nopyc` the old layout, the `runtime` root;
 # the image botocore only, pruned by the Dockerfile's script.
 LAYOUT_VERSION = "3"
@@ -60,9 +61,6 @@ TRIVIAL_HANDLER = "trivial_handler.py"
 VARIANTS = ("image", "nopyc", "full", "seed", "seed_nopyc", "runtime")
 AWSLAMBDARIC_REQUIREMENTS = REPO / "bench" / "requirements-awslambdaric.txt"
 AWSLAMBDARIC = "awslambdaric"
-# The Dockerfile's default for the services its pruning loop keeps: `ARG BOTOCORE_SERVICES="a b"`.
-_KEEP_ARG = re.compile(r'^ARG BOTOCORE_SERVICES="([^"]*)"', re.MULTILINE)
-_SKIP = shutil.ignore_patterns("__pycache__", "*.pyc")
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,51 +75,6 @@ class TaskRoots:
 
     def root(self, variant: str) -> Path:
         return self.roots[variant]
-
-
-def kept_services() -> tuple[str, ...]:
-    """The botocore/data service folders the Dockerfile keeps by default; () when it does not prune."""
-    match = _KEEP_ARG.search(DOCKERFILE.read_text())
-    services = tuple(match.group(1).split()) if match else ()
-    return () if "all" in services else services
-
-
-@functools.cache
-def interpreter() -> tuple[Path, str]:
-    """The image's interpreter stand-in: a working python3.12 (the base image's version) if this machine
-    has one, else the base interpreter behind the running one (never a venv, so nothing leaks in)."""
-    candidates: list[str] = []
-    found = shutil.which("python3.12")
-    if found:
-        candidates.append(found)
-    pyenv_root = os.environ.get("PYENV_ROOT", str(Path.home() / ".pyenv"))
-    candidates += sorted(glob.glob(f"{pyenv_root}/versions/3.12*/bin/python3.12"), reverse=True)
-    candidates.append(getattr(sys, "_base_executable", sys.executable))
-    for candidate in candidates:
-        probe = subprocess.run(
-            [candidate, "-I", "-c", "import sys; print(sys.executable); print(sys.version.split()[0])"],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-        )
-        if probe.returncode == 0:
-            executable, version = probe.stdout.split()
-            return Path(executable), version
-    raise RuntimeError(f"no usable interpreter among {candidates}")
-
-
-def python_shim_dir() -> Path:
-    """A folder whose `python3` is the chosen interpreter, to put first on a runtime's PATH
-    (runtime/bootstrap runs `python3`)."""
-    executable, version = interpreter()
-    shim = OUT_DIR / f"bin-{version}"
-    link = shim / "python3"
-    if not (link.is_symlink() and link.resolve() == executable.resolve()):
-        shim.mkdir(parents=True, exist_ok=True)
-        link.unlink(missing_ok=True)
-        link.symlink_to(executable)
-    return shim
 
 
 def _dev_pin(name: str) -> str:
@@ -149,85 +102,24 @@ def cache_key() -> str:
     return digest.hexdigest()[:16]
 
 
-class InstallError(RuntimeError):
-    """pip could not install a task root's requirements (e.g. no wheel for this interpreter, offline)."""
-
-
-def _pip_install(target: Path, *requirements: str, compile_pyc: bool, wheels_only: bool = False) -> None:
-    """`pip install --target` with the task roots' interpreter; `compile_pyc=True` is pip's default (it
-    byte-compiles what it installs), False adds --no-compile."""
-    executable, _ = interpreter()
-    options = [
-        *([] if compile_pyc else ["--no-compile"]),
-        *(["--only-binary", ":all:"] if wheels_only else []),
-    ]
-    installed = subprocess.run(
-        [str(executable), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-         "--no-cache-dir", *options, "--target", str(target), *requirements],
-        check=False,
-        timeout=600,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PIP_NO_WARN_SCRIPT_LOCATION": "1", "PIP_ROOT_USER_ACTION": "ignore"},
-    )  # fmt: skip
-    if installed.returncode != 0:
-        raise InstallError(f"pip install into {target} failed:\n{installed.stderr}")
-
-
-def compile_tree(root: Path, *subpaths: str) -> None:
-    """`python -m compileall -q` as the Dockerfile runs it (on the whole root, or on `subpaths`)."""
-    executable, _ = interpreter()
-    targets = [str(root / sub) for sub in subpaths] if subpaths else [str(root)]
-    subprocess.run(
-        [str(executable), "-m", "compileall", "-q", *targets],
-        check=True,
-        timeout=600,
-        stdout=subprocess.DEVNULL,
-    )
-
-
-def prune_botocore_data(root: Path, keep: tuple[str, ...]) -> None:
-    """As the Dockerfile does: `python prune_botocore.py ROOT SERVICE...` (runtime/prune_botocore.py, with
-    the task roots' interpreter), keeping the `keep` services' model folders and endpoints.json entries;
-    nothing is pruned when `keep` is empty (the build argument's "all")."""
-    if not keep:
-        return
-    executable, _ = interpreter()
-    subprocess.run([str(executable), str(PRUNE_SCRIPT), str(root), *keep], check=True, timeout=120)
-
-
 def _build_packages(base: Path) -> None:
     """The cached, package-only layouts (no files of ours yet); built in a temporary folder, then moved."""
     staging = base.with_name(base.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
     plain = staging / "nopyc"
-    _pip_install(plain, "-r", str(REQUIREMENTS), compile_pyc=False)
+    pip_install(plain, "-r", str(REQUIREMENTS), compile_pyc=False)
     shutil.copytree(plain, staging / "full", symlinks=True)
     compile_tree(staging / "full")
     shutil.copytree(staging / "full", staging / "image", symlinks=True)
     prune_botocore_data(staging / "image", kept_services())
     prune_botocore_data(plain, kept_services())
     # The seed's image: a plain `pip install`, which byte-compiles (pip's default).
-    _pip_install(staging / "seed", "-r", str(REQUIREMENTS), *seed_pins(), compile_pyc=True)
+    pip_install(staging / "seed", "-r", str(REQUIREMENTS), *seed_pins(), compile_pyc=True)
     # The old baseline: the same files without the .pyc pip wrote (= what --no-compile installs).
-    shutil.copytree(staging / "seed", staging / "seed_nopyc", symlinks=True, ignore=_SKIP)
+    shutil.copytree(staging / "seed", staging / "seed_nopyc", symlinks=True, ignore=SKIP_BYTECODE)
     (staging / "complete").write_text(" ".join(seed_pins()) + "\n")
     shutil.rmtree(base, ignore_errors=True)
     staging.rename(base)
-
-
-def _copy_ours(root: Path, names: tuple[str, ...], source: Path) -> None:
-    for name in names:
-        target = root / name
-        if target.is_dir():
-            shutil.rmtree(target)
-        else:
-            target.unlink(missing_ok=True)
-        origin = source / name
-        if origin.is_dir():
-            shutil.copytree(origin, target, ignore=_SKIP)
-        else:
-            shutil.copy2(origin, target)
 
 
 def prepare() -> TaskRoots:
@@ -242,15 +134,15 @@ def prepare() -> TaskRoots:
         _build_packages(base)
     for variant in ("image", "nopyc", "full"):
         root = base / variant
-        _copy_ours(root, RUNTIME_FILES, RUNTIME_DIR)
+        copy_ours(root, RUNTIME_FILES, RUNTIME_DIR)
         if variant != "nopyc":
             compile_tree(root, "streaming_runtime", "bedrock_handler")
     for variant in ("seed", "seed_nopyc"):  # COPY'd by a Dockerfile: no compile step of their own
-        _copy_ours(base / variant, SEED_FILES, REPO / "bench")
+        copy_ours(base / variant, SEED_FILES, REPO / "bench")
     runtime_only = base / "runtime"
     runtime_only.mkdir(exist_ok=True)
-    _copy_ours(runtime_only, RUNTIME_ONLY_FILES, RUNTIME_DIR)
-    _copy_ours(runtime_only, (TRIVIAL_HANDLER,), REPO / "bench")
+    copy_ours(runtime_only, RUNTIME_ONLY_FILES, RUNTIME_DIR)
+    copy_ours(runtime_only, (TRIVIAL_HANDLER,), REPO / "bench")
     compile_tree(runtime_only)
     executable, version = interpreter()
     return TaskRoots(
@@ -277,11 +169,11 @@ def prepare_awslambdaric(roots: TaskRoots) -> Path:
         marker.unlink(missing_ok=True)
         staging = root.with_name(root.name + ".partial")
         shutil.rmtree(staging, ignore_errors=True)
-        _pip_install(staging, "-r", str(AWSLAMBDARIC_REQUIREMENTS), compile_pyc=True, wheels_only=True)
+        pip_install(staging, "-r", str(AWSLAMBDARIC_REQUIREMENTS), compile_pyc=True, wheels_only=True)
         shutil.rmtree(root, ignore_errors=True)
         staging.rename(root)
         marker.write_text(wanted)
-    _copy_ours(root, (TRIVIAL_HANDLER,), REPO / "bench")
+    copy_ours(root, (TRIVIAL_HANDLER,), REPO / "bench")
     compile_tree(root, TRIVIAL_HANDLER)
     return root
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import cold_harness, runtime_bench, task_roots
+from bench import awslambdaric_bench, cold_contenders, cold_harness, image_build, task_roots
 from bench.processes import end_process
 from bench.runtime_api import BenchApi
 
@@ -16,11 +16,11 @@ PROMPT = "Layout check @stub:tokens=5"
 
 
 def _dockerfile_text() -> str:
-    return task_roots.DOCKERFILE.read_text().replace("\\\n", "\n")
+    return image_build.DOCKERFILE.read_text().replace("\\\n", "\n")
 
 
 def test_kept_services_are_read_from_the_dockerfile() -> None:
-    assert task_roots.kept_services() == ("bedrock-runtime",)
+    assert image_build.kept_services() == ("bedrock-runtime",)
 
 
 def test_layout_copies_what_the_dockerfile_copies() -> None:
@@ -31,7 +31,7 @@ def test_layout_copies_what_the_dockerfile_copies() -> None:
     assert into_task_root - {"requirements.txt"} == set(task_roots.RUNTIME_FILES)
     # The prune script is a build step outside the task root; the benchmarks run that very file.
     assert ("prune_botocore.py", "/tmp/prune_botocore.py") in copies
-    assert task_roots.PRUNE_SCRIPT.name == "prune_botocore.py" and task_roots.PRUNE_SCRIPT.is_file()
+    assert image_build.PRUNE_SCRIPT.name == "prune_botocore.py" and image_build.PRUNE_SCRIPT.is_file()
 
 
 def test_dockerfile_prunes_with_the_script_and_the_build_argument_after_pip() -> None:
@@ -65,7 +65,7 @@ def test_prune_helper_runs_the_dockerfiles_script(
 ) -> None:
     data = tmp_path / "botocore" / "data"
     _fake_botocore_data(data)
-    task_roots.prune_botocore_data(tmp_path, keep)
+    image_build.prune_botocore_data(tmp_path, keep)
     assert sorted(p.name for p in data.iterdir() if p.is_dir()) == folders
     partition = json.loads((data / "endpoints.json").read_text())["partitions"][0]
     assert sorted(partition["services"]) == entries
@@ -127,14 +127,14 @@ def test_awslambdaric_root_answers_an_invocation(roots: task_roots.TaskRoots) ->
     answers on the bench's Runtime API, so the start-up comparison is against a working runtime."""
     try:
         root = task_roots.prepare_awslambdaric(roots)
-    except task_roots.InstallError as exc:
+    except image_build.InstallError as exc:
         pytest.skip(f"the pinned awslambdaric wheel could not be installed from the registry: {exc}")
     assert "awslambdaric==4.2.2" in task_roots.installed_distributions(root)
     assert list(root.glob("runtime_client.cpython-*.so"))
     assert list((root / "awslambdaric").glob("__pycache__/bootstrap.cpython-*.pyc"))
-    assert not (task_roots.RUNTIME_DIR / "awslambdaric").exists()
-    contender = runtime_bench.RootContender(
-        "awslambdaric", root, ("python3", "-m", "awslambdaric", runtime_bench.TRIVIAL_HANDLER)
+    assert not (image_build.RUNTIME_DIR / "awslambdaric").exists()
+    contender = awslambdaric_bench.RootContender(
+        "awslambdaric", root, ("python3", "-m", "awslambdaric", awslambdaric_bench.TRIVIAL_HANDLER)
     )
     event = {"kind": "layout check"}
     with BenchApi() as api:
@@ -143,18 +143,20 @@ def test_awslambdaric_root_answers_an_invocation(roots: task_roots.TaskRoots) ->
             result = api.invoke(event, timeout=30)
         finally:
             end_process(process)
-    runtime_bench.check_answer(contender.name, result, event)
+    awslambdaric_bench.check_answer(contender.name, result, event)
 
 
 @pytest.mark.slow
 def test_pruned_image_streams_the_bedrock_reply_like_the_seed_baseline(roots: task_roots.TaskRoots) -> None:
     origins = cold_harness.module_origins(roots, "image", ("botocore",))
     assert all(Path(path).is_relative_to(roots.root("image")) for path in origins.values()), origins
-    with cold_harness.StandIn() as stand_in:
+    with cold_contenders.StandIn() as stand_in:
         ours = cold_harness.cold_start(
-            cold_harness.ours("image", "ours"), roots, bedrock_url=stand_in.url, prompt=PROMPT
+            cold_contenders.ours("image", "ours"), roots, bedrock_url=stand_in.url, prompt=PROMPT
         )
-        seed = cold_harness.cold_start(cold_harness.BASELINE, roots, bedrock_url=stand_in.url, prompt=PROMPT)
+        seed = cold_harness.cold_start(
+            cold_contenders.BASELINE, roots, bedrock_url=stand_in.url, prompt=PROMPT
+        )
     # The stand-in's reply is derived from the prompt: both runtimes must relay the same five words.
     assert len(ours.body.split()) == 5
     assert ours.body == seed.body
