@@ -50,7 +50,7 @@ class _Record:
         "started",
         "status",
         "stop_reason",
-    )  # fmt: skip
+    )
 
     def __init__(self, *, request_id: str, started: float) -> None:
         self.request_id = request_id

@@ -223,7 +223,7 @@ class Prelude(Record):
     def __init__(
         self, status_code: int = 200, headers: Mapping[str, str] | None = None, cookies: Sequence[str] = ()
     ) -> None:
-        self._assign(status_code=status_code, headers=dict(headers or {}), cookies=cookies)
+        self._assign(status_code=status_code, headers={} if headers is None else headers, cookies=cookies)
 
 
 class PreludeError(ValueError):
