@@ -44,7 +44,16 @@ def resolve_region(url: str, *, region: str | None, session: Session | None = No
 
 def resolve_credentials(*, profile: str | None = None) -> ReadOnlyCredentials:
     """Frozen credentials from botocore's standard chain (env, profile, SSO, container, instance role)."""
-    credentials = Session(profile=profile).get_credentials()
+    return frozen_credentials(Session(profile=profile))
+
+
+def frozen_credentials(session: Session) -> ReadOnlyCredentials:
+    """The session's credentials as of now; botocore refreshes expiring (role, SSO) credentials first.
+
+    A long-lived caller keeps one session and calls this per request: the chain is resolved once and
+    cached by the session, and rotating credentials stay current.
+    """
+    credentials = session.get_credentials()
     if credentials is None:
         raise MissingCredentialsError()
     return credentials.get_frozen_credentials()
