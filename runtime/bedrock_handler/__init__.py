@@ -1,1 +1,2 @@
-"""The deployed function: a Function URL event in, a Bedrock token stream out as text, SSE or NDJSON."""
+"""The deployed function: an HTTP request event in, a Bedrock token stream out in the native API's text, SSE
+or NDJSON, or as OpenAI Chat Completions."""

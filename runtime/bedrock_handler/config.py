@@ -34,6 +34,8 @@ class HandlerConfig(NamedTuple):
     :param read_timeout_s: longest silence on the Bedrock connection. Env BEDROCK_READ_TIMEOUT_S, default 60.
     :param max_attempts: botocore standard-mode attempts for the pre-stream call. Env BEDROCK_MAX_ATTEMPTS,
         default 3.
+    :param model_aliases: other names the OpenAI-compatible API accepts for allow-listed models, as
+        (alias, model id) pairs. Env MODEL_ALIASES (`alias=model-id`, comma-separated), default none.
     """
 
     model_ids: tuple[str, ...]
@@ -47,11 +49,18 @@ class HandlerConfig(NamedTuple):
     connect_timeout_s: float = 5.0
     read_timeout_s: float = 60.0
     max_attempts: int = 3
+    model_aliases: tuple[tuple[str, str], ...] = ()
 
     @property
     def default_model_id(self) -> str:
         """The model used when a request names none."""
         return self.model_ids[0]
+
+    def resolve_model(self, name: str) -> str | None:
+        """The allow-listed model id `name` stands for (itself, or an alias's target), else None."""
+        if name in self.model_ids:
+            return name
+        return next((model_id for alias, model_id in self.model_aliases if alias == name), None)
 
     def uses_invoke(self, model_id: str) -> bool:
         """Whether `model_id` is called through InvokeModelWithResponseStream."""
@@ -76,6 +85,7 @@ class HandlerConfig(NamedTuple):
             connect_timeout_s=reader.number("BEDROCK_CONNECT_TIMEOUT_S", 5.0),
             read_timeout_s=reader.number("BEDROCK_READ_TIMEOUT_S", 60.0),
             max_attempts=reader.integer("BEDROCK_MAX_ATTEMPTS", 3, minimum=1),
+            model_aliases=reader.aliases("MODEL_ALIASES", model_ids),
         )
         if not config.region:
             problems.append("AWS_REGION (or AWS_DEFAULT_REGION) must be set")
@@ -103,6 +113,22 @@ class _Reader(NamedTuple):
         if len(set(ids)) != len(ids):
             self.problems.append(f"{name} lists a model id twice")
         return ids
+
+    def aliases(self, name: str, model_ids: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+        pairs: list[tuple[str, str]] = []
+        for part in self.environ.get(name, "").split(","):
+            alias, sep, target = (piece.strip() for piece in part.partition("="))
+            if not (alias or sep or target):
+                continue
+            if not (alias and sep and target):
+                self.problems.append(f"{name} entries must be alias=model-id, not {part.strip()!r}")
+            elif target not in model_ids:
+                self.problems.append(f"{name}: {alias} points to {target}, which is not in MODEL_IDS")
+            elif alias in model_ids or any(alias == seen for seen, _ in pairs):
+                self.problems.append(f"{name}: {alias} is already a model id or an alias")
+            else:
+                pairs.append((alias, target))
+        return tuple(pairs)
 
     def integer(self, name: str, default: int, *, minimum: int) -> int:
         raw = self.environ.get(name, "").strip()

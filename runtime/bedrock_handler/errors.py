@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 from botocore.exceptions import (
     ClientError,
     ConnectionError,
@@ -15,15 +13,24 @@ from botocore.exceptions import (
 
 
 class HandlerError(Exception):
-    """A failure before the first body byte, answered as `{"error": {"type", "message"}}` with `status`."""
+    """A failure before the first body byte, answered with `status` and an error body in the API's shape."""
 
     status = 500
     error_type = "internal_error"
-    headers: ClassVar[tuple[tuple[str, str], ...]] = ()  # response headers the status calls for
 
-    def __init__(self, message: str, *, status: int | None = None, error_type: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        error_type: str | None = None,
+        param: str | None = None,
+        headers: tuple[tuple[str, str], ...] = (),
+    ) -> None:
         super().__init__(message)
         self.message = message
+        self.param = param  # the request field at fault, when there is one
+        self.headers = headers  # response headers the status calls for
         if status is not None:
             self.status = status
         if error_type is not None:
@@ -38,11 +45,13 @@ class RequestError(HandlerError):
 
 
 class MethodNotAllowedError(RequestError):
-    """The request used a method other than POST."""
+    """The request used a method the endpoint does not answer (POST for chat, GET for model listings)."""
 
     status = 405
     error_type = "method_not_allowed"
-    headers = (("allow", "POST"),)
+
+    def __init__(self, method: str, *, allow: str) -> None:
+        super().__init__(f"method {method or '(none)'} not allowed; use {allow}", headers=(("allow", allow),))
 
 
 class UpstreamError(HandlerError):

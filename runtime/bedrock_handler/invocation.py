@@ -1,5 +1,5 @@
-"""One invocation: validate, call the model and wait for its first text before committing a status, then
-stream the formatted deltas."""
+"""One invocation: route the request to its API's edge, call the model and wait for its first text before
+committing a status, then stream the encoded deltas."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ from typing import Any, Protocol
 
 from streaming_runtime import StreamingResponse
 
-from bedrock_handler import output
+from bedrock_handler import http_event, openai_models, routes
 from bedrock_handler.config import HandlerConfig
 from bedrock_handler.deadline import DeadlineWatchdog
+from bedrock_handler.edges import Call, edge_for
 from bedrock_handler.errors import (
     DeadlineError,
     HandlerError,
@@ -22,7 +23,7 @@ from bedrock_handler.errors import (
     before_first_text,
 )
 from bedrock_handler.model import ModelStream, OpenStream, StreamEnd, TextDelta
-from bedrock_handler.request import ChatRequest, parse_event
+from bedrock_handler.reply import ReplyEncoder, Summary
 
 LOGGER = logging.getLogger("bedrock_handler")
 
@@ -40,6 +41,7 @@ class _Record:
 
     # A plain class, not a dataclass: defining a dataclass costs ~0.7 ms of every cold start.
     __slots__ = (
+        "caller",
         "error_type",
         "first_token_ms",
         "input_tokens",
@@ -63,6 +65,7 @@ class _Record:
         self.input_tokens = 0
         self.output_tokens = 0
         self.first_token_ms: int | None = None
+        self.caller: str | None = None  # the OpenAI `user` label: a log field, never a metric dimension
 
     def emit(self, clock: Callable[[], float]) -> None:
         line = {
@@ -77,6 +80,7 @@ class _Record:
             "outputTokens": self.output_tokens,
             "firstTokenMs": self.first_token_ms,
             "totalMs": _elapsed_ms(self.started, clock),
+            "caller": self.caller,
         }
         LOGGER.info(json.dumps(line, separators=(",", ":")))
 
@@ -92,40 +96,49 @@ def respond(
     config: HandlerConfig,
     model: ModelStream,
     clock: Callable[[], float] = time.monotonic,
+    wall_clock: Callable[[], float] = time.time,
 ) -> StreamingResponse:
-    """The response for one Function URL event: an error status, or a 200 whose body streams the reply.
+    """The response for one Function URL event: an error status, a model listing, or a 200 whose body
+    streams the reply.
 
     The body's first piece is pulled here, before the status is fixed, so a model stream that fails before
     its first text delta still gets an error status (nothing has reached the client yet).
     """
-    record = _Record(request_id=getattr(context, "aws_request_id", ""), started=clock())
+    request_id = getattr(context, "aws_request_id", "")
+    record = _Record(request_id=request_id, started=clock())
+    http = http_event.from_function_url(event)
+    route = routes.route(http.path)
+    edge = edge_for(route.endpoint)
     try:
-        request = parse_event(event, config=config)
-        record.model_id, record.output_format = request.model_id, request.output_format.value
+        if (
+            route.endpoint is not routes.Endpoint.NATIVE_CHAT
+            and route.endpoint is not routes.Endpoint.OPENAI_CHAT
+        ):
+            record.output_format = route.endpoint.value
+            listing = openai_models.answer(http, route, config=config, request_id=request_id)
+            record.emit(clock)
+            return listing
+        call = edge.open_call(http, config, request_id, int(wall_clock()))
+        record.model_id, record.output_format = call.request.model_id, call.encoder.name
+        record.caller = call.caller
         spare_ms = context.get_remaining_time_in_millis() - config.deadline_margin_ms
         if spare_ms < 0:
             raise DeadlineError("not enough invocation time left to call the model")
         deadline = clock() + spare_ms / 1000  # when the margin is reached, on `clock`
-        stream = model.stream(request)
+        stream = model.stream(call.request)
     except HandlerError as exc:
         record.status, record.error_type = exc.status, exc.error_type
         record.emit(clock)
-        return _error_response(exc)
+        return edge.error_response(exc, request_id)
     chunks = _body(
-        request, stream, context=context, config=config, record=record, clock=clock, deadline=deadline
+        call, stream, context=context, config=config, record=record, clock=clock, deadline=deadline
     )
     try:
         first = next(chunks, None)
-    except HandlerError as exc:  # the stream failed before its first text; `_body` has logged it
-        return _error_response(exc)
+    except HandlerError as exc:  # the stream failed before anything was sent; `_body` has logged it
+        return edge.error_response(exc, request_id)
     body = _resume(first, chunks)
-    return StreamingResponse(body, status_code=200, headers=output.response_headers(request.output_format))
-
-
-def _error_response(exc: HandlerError) -> StreamingResponse:
-    body = output.error_body(error_type=exc.error_type, message=exc.message)
-    headers = {"content-type": "application/json", **dict(exc.headers)}
-    return StreamingResponse([body], status_code=exc.status, headers=headers)
+    return StreamingResponse(body, status_code=200, headers=dict(call.encoder.headers))
 
 
 def _resume(first: str | None, rest: Generator[str, None, None]) -> Iterator[str]:
@@ -139,7 +152,7 @@ def _resume(first: str | None, rest: Generator[str, None, None]) -> Iterator[str
 
 
 def _body(
-    request: ChatRequest,
+    call: Call,
     stream: OpenStream,
     *,
     context: InvocationContext,
@@ -148,15 +161,21 @@ def _body(
     clock: Callable[[], float],
     deadline: float,
 ) -> Generator[str, None, None]:
-    """The formatted deltas and final event. Before the first delta is yielded, a failure is raised as a
-    `HandlerError` (answered with its status); after it, as an in-band error and `StreamInterruptedError`."""
-    fmt = request.output_format
+    """The encoded deltas and end. Until a first piece is yielded, a failure is raised as a `HandlerError`
+    (answered with its status); after it, as an in-band error and `StreamInterruptedError`."""
+    encoder = call.encoder
     record.stop_reason = "cancelled"  # replaced below unless the runtime abandons the generator
+    sent = False
     try:
         # The check after each delta stops a steady stream; the watchdog stops one stalled between deltas.
         with DeadlineWatchdog(seconds=deadline - clock(), on_deadline=stream.abort) as watchdog:
             try:
-                yield from _deltas(stream, fmt, context=context, config=config, record=record, clock=clock)
+                for piece in _deltas(
+                    stream, encoder, context=context, config=config, record=record, clock=clock
+                ):
+                    if piece:
+                        sent = True
+                        yield piece
             except ModelStreamError as exc:
                 if not watchdog.fired:
                     raise
@@ -165,25 +184,25 @@ def _body(
                         "the function ran out of time before the model's first token"
                     ) from exc
                 record.stop_reason = "deadline"
-        summary = output.Summary(
+        summary = Summary(
             stop_reason=record.stop_reason,
             input_tokens=record.input_tokens,
             output_tokens=record.output_tokens,
             first_token_ms=record.first_token_ms,
             total_ms=_elapsed_ms(record.started, clock),
-            model_id=request.model_id,
+            model_id=call.request.model_id,
         )
-        if final := output.done(fmt, summary):
+        if final := encoder.done(summary):
             yield final
     except DeadlineError as exc:
         record.status, record.stop_reason, record.error_type = exc.status, "deadline", exc.error_type
         raise
     except ModelStreamError as exc:
         record.stop_reason, record.error_type = "error", exc.error_type
-        if record.first_token_ms is None:  # nothing sent yet: an error status rather than an event
+        if not sent:  # nothing sent yet: an error status rather than an event
             record.status = exc.status
             raise before_first_text(exc) from exc
-        if in_band := output.error(fmt, error_type=exc.error_type, message=exc.message):
+        if in_band := encoder.error(exc):
             yield in_band
         raise StreamInterruptedError(f"{exc.error_type}: {exc.message}") from exc
     finally:
@@ -193,20 +212,20 @@ def _body(
 
 def _deltas(
     stream: OpenStream,
-    fmt: output.OutputFormat,
+    encoder: ReplyEncoder,
     *,
     context: InvocationContext,
     config: HandlerConfig,
     record: _Record,
     clock: Callable[[], float],
 ) -> Iterator[str]:
-    """The formatted text deltas, until the model ends (recording why and its usage) or time runs short."""
+    """The encoded text deltas, until the model ends (recording why and its usage) or time runs short."""
     for event in stream:
         if isinstance(event, TextDelta):
             if record.first_token_ms is None:
                 record.first_token_ms = _elapsed_ms(record.started, clock)
             record.output_tokens += 1  # counts deltas until the model reports real usage
-            yield output.delta(fmt, event.text)
+            yield encoder.delta(event.text)
             if context.get_remaining_time_in_millis() < config.deadline_margin_ms:
                 record.stop_reason = "deadline"
                 return

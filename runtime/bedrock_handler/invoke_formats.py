@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from bedrock_handler.request import ChatRequest
+from bedrock_handler.chat import ChatRequest
 
 ANTHROPIC_VERSION = "bedrock-2023-05-31"
 METRICS_KEY = "amazon-bedrock-invocationMetrics"

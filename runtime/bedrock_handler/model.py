@@ -14,9 +14,9 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from bedrock_handler import invoke_chunks, invoke_formats
+from bedrock_handler.chat import ChatRequest
 from bedrock_handler.config import HandlerConfig
 from bedrock_handler.errors import ModelStreamError, log_detail, stream_error, upstream_error
-from bedrock_handler.request import ChatRequest
 
 LOGGER = logging.getLogger("bedrock_handler")
 

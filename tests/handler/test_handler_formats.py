@@ -8,10 +8,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from bedrock_handler import invoke_chunks, invoke_formats, output
+from bedrock_handler import invoke_chunks, invoke_formats, native_output
+from bedrock_handler.chat import ChatRequest, Message
 from bedrock_handler.config import ConfigError, HandlerConfig
-from bedrock_handler.output import OutputFormat, Summary
-from bedrock_handler.request import ChatRequest, Message
+from bedrock_handler.errors import ModelStreamError
+from bedrock_handler.native_output import NativeEncoder, OutputFormat
+from bedrock_handler.reply import Summary
 from handler_support import base_env
 
 SUMMARY = Summary(
@@ -23,27 +25,33 @@ DONE_JSON = (
 )
 
 
+FAILURE = ModelStreamError("m", error_type="t")
+
+
 def test_sse_golden_strings() -> None:
-    assert output.delta(OutputFormat.SSE, 'a "q"\n') == 'event: delta\ndata: {"text":"a \\"q\\"\\n"}\n\n'
-    assert output.done(OutputFormat.SSE, SUMMARY) == f"event: done\ndata: {DONE_JSON}\n\n"
-    assert output.error(OutputFormat.SSE, error_type="t", message="m") == (
+    sse = NativeEncoder(OutputFormat.SSE)
+    assert sse.delta('a "q"\n') == 'event: delta\ndata: {"text":"a \\"q\\"\\n"}\n\n'
+    assert sse.done(SUMMARY) == f"event: done\ndata: {DONE_JSON}\n\n"
+    assert sse.error(FAILURE) == (
         'event: error\ndata: {"type":"t","message":"m"}\n\n'
     )
 
 
 def test_ndjson_golden_strings() -> None:
-    assert output.delta(OutputFormat.NDJSON, "hé") == '{"type":"delta","text":"hé"}\n'
-    assert output.done(OutputFormat.NDJSON, SUMMARY) == '{"type":"done",' + DONE_JSON[1:] + "\n"
-    assert output.error(OutputFormat.NDJSON, error_type="t", message="m") == (
+    ndjson = NativeEncoder(OutputFormat.NDJSON)
+    assert ndjson.delta("hé") == '{"type":"delta","text":"hé"}\n'
+    assert ndjson.done(SUMMARY) == '{"type":"done",' + DONE_JSON[1:] + "\n"
+    assert ndjson.error(FAILURE) == (
         '{"type":"error","error":{"type":"t","message":"m"}}\n'
     )
 
 
 def test_text_format_is_raw() -> None:
-    assert output.delta(OutputFormat.TEXT, "a\n") == "a\n"
-    assert output.done(OutputFormat.TEXT, SUMMARY) == ""
-    assert output.error(OutputFormat.TEXT, error_type="t", message="m") == ""
-    assert output.error_body(error_type="t", message="m") == '{"error":{"type":"t","message":"m"}}'
+    text = NativeEncoder(OutputFormat.TEXT)
+    assert text.delta("a\n") == "a\n"
+    assert text.done(SUMMARY) == ""
+    assert text.error(FAILURE) == ""
+    assert native_output.error_body(error_type="t", message="m") == '{"error":{"type":"t","message":"m"}}'
 
 
 def parse_all(family: str, chunks: list[dict]) -> tuple[str, invoke_chunks.ChunkState]:
@@ -168,7 +176,6 @@ def test_unknown_family_raises() -> None:
 REQUEST = ChatRequest(
     model_id="m",
     messages=(Message("user", "a"), Message("assistant", "b"), Message("user", "c")),
-    output_format=OutputFormat.TEXT,
     max_tokens=10,
     system="s",
     temperature=0.5,

@@ -1,20 +1,29 @@
-"""Request parsing and validation of Function URL events, one case per bad-input class."""
+"""Native-API request parsing and validation of Function URL events, one case per bad-input class."""
 
 from __future__ import annotations
 
 import base64
 import json
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from bedrock_handler.config import HandlerConfig
 from bedrock_handler.errors import RequestError
-from bedrock_handler.output import OutputFormat
-from bedrock_handler.request import Message, parse_event
+from bedrock_handler import native_request
+from bedrock_handler.chat import Message
+from bedrock_handler.http_event import from_function_url
+from bedrock_handler.native_output import OutputFormat
 from handler_support import base_env, load_event
 
 CONFIG = HandlerConfig.from_env(base_env(MAX_TOKENS_LIMIT="2000", MAX_REQUEST_BYTES="1000"))
 SECRET = "zebra-marker-prompt"
+
+
+def parse_event(event: Any, *, config: HandlerConfig) -> SimpleNamespace:
+    """The native edge's reading of a Function URL event: the request's fields and the output format."""
+    call = native_request.parse(from_function_url(event), config=config)
+    return SimpleNamespace(**call.request._asdict(), output_format=call.output_format)
 
 
 def test_shared_fixture_parses() -> None:

@@ -1,0 +1,104 @@
+"""The native API's output edge: raw text, Server-Sent Events or NDJSON replies, and its error bodies."""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections.abc import Mapping
+
+from streaming_runtime import StreamingResponse
+
+from bedrock_handler.errors import HandlerError, ModelStreamError
+from bedrock_handler.reply import Summary
+
+
+class OutputFormat(enum.Enum):
+    """How text deltas are written to the client."""
+
+    TEXT = "text"
+    SSE = "sse"
+    NDJSON = "ndjson"
+
+
+_CONTENT_TYPES = {
+    OutputFormat.TEXT: "text/plain; charset=utf-8",
+    OutputFormat.SSE: "text/event-stream; charset=utf-8",
+    OutputFormat.NDJSON: "application/x-ndjson; charset=utf-8",
+}
+
+
+def summary_json(summary: Summary) -> dict[str, object]:
+    """The camelCase document of the `done` event (without the NDJSON `type`)."""
+    return {
+        "stopReason": summary.stop_reason,
+        "usage": {
+            "inputTokens": summary.input_tokens,
+            "outputTokens": summary.output_tokens,
+            "totalTokens": summary.input_tokens + summary.output_tokens,
+        },
+        "metrics": {"firstTokenMs": summary.first_token_ms, "totalMs": summary.total_ms},
+        "modelId": summary.model_id,
+    }
+
+
+def response_headers(fmt: OutputFormat) -> dict[str, str]:
+    """Headers of a streamed 200 response in this format."""
+    headers = {"content-type": _CONTENT_TYPES[fmt]}
+    if fmt is not OutputFormat.TEXT:
+        headers["cache-control"] = "no-cache"
+    if fmt is OutputFormat.SSE:
+        headers["x-accel-buffering"] = "no"  # tells nginx-style proxies in front not to buffer the stream
+    return headers
+
+
+def _compact(document: Mapping[str, object]) -> str:
+    return json.dumps(document, separators=(",", ":"), ensure_ascii=False)
+
+
+def _event(fmt: OutputFormat, name: str, document: Mapping[str, object]) -> str:
+    if fmt is OutputFormat.SSE:
+        return f"event: {name}\ndata: {_compact(document)}\n\n"
+    return _compact({"type": name, **document}) + "\n"
+
+
+class NativeEncoder:
+    """`ReplyEncoder` of the native API in one of its three formats."""
+
+    __slots__ = ("_fmt", "headers", "name")
+
+    def __init__(self, fmt: OutputFormat) -> None:
+        self._fmt = fmt
+        self.name = fmt.value
+        self.headers = response_headers(fmt)
+
+    def delta(self, text: str) -> str:
+        """One text delta."""
+        return text if self._fmt is OutputFormat.TEXT else _event(self._fmt, "delta", {"text": text})
+
+    def done(self, summary: Summary) -> str:
+        """The final event; raw text has none (its end is the end of the body)."""
+        return "" if self._fmt is OutputFormat.TEXT else _event(self._fmt, "done", summary_json(summary))
+
+    def error(self, exc: ModelStreamError) -> str:
+        """The in-band error; raw text carries none (only the runtime's error trailers).
+
+        SSE data is `{"type","message"}`; NDJSON nests it as `{"type":"error","error":{"type","message"}}`
+        because its own `type` field names the event.
+        """
+        detail = {"type": exc.error_type, "message": exc.message}
+        if self._fmt is OutputFormat.SSE:
+            return _event(self._fmt, "error", detail)
+        return "" if self._fmt is OutputFormat.TEXT else _event(self._fmt, "error", {"error": detail})
+
+
+def error_body(*, error_type: str, message: str) -> str:
+    """The JSON body of an error status sent before the stream: `{"error": {"type", "message"}}`."""
+    return _compact({"error": {"type": error_type, "message": message}})
+
+
+def error_response(exc: HandlerError) -> StreamingResponse:
+    """The error status for a failure before the first byte."""
+    body = error_body(error_type=exc.error_type, message=exc.message)
+    return StreamingResponse(
+        [body], status_code=exc.status, headers={"content-type": "application/json", **dict(exc.headers)}
+    )

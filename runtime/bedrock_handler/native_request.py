@@ -1,0 +1,138 @@
+"""The native API's input edge: a JSON or `text/plain` chat request -> `ChatRequest` and its output format."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+from bedrock_handler import fields
+from bedrock_handler.chat import ChatRequest, Message
+from bedrock_handler.config import HandlerConfig
+from bedrock_handler.errors import MethodNotAllowedError, RequestError
+from bedrock_handler.http_event import HttpRequest, json_object
+from bedrock_handler.native_output import OutputFormat
+
+_JSON_FIELDS = {
+    "prompt",
+    "messages",
+    "system",
+    "modelId",
+    "maxTokens",
+    "temperature",
+    "topP",
+    "stopSequences",
+}
+_ACCEPT_FORMATS = (("text/event-stream", OutputFormat.SSE), ("application/x-ndjson", OutputFormat.NDJSON))
+
+
+class NativeCall(NamedTuple):
+    """A parsed native request: what to ask the model, and how to write the reply."""
+
+    request: ChatRequest
+    output_format: OutputFormat
+
+
+def parse(http: HttpRequest, *, config: HandlerConfig) -> NativeCall:
+    """Validate method, output format, body encoding, size, content type and fields."""
+    if http.method != "POST":
+        raise MethodNotAllowedError(http.method, allow="POST")
+    output_format = _output_format(http.query, http.headers.get("accept", ""))
+    text = http.body_text(max_bytes=config.max_request_bytes)
+    if not text.strip():
+        raise RequestError("request body is empty")
+    media_type = http.media_type
+    if media_type.startswith("text/"):
+        return NativeCall(_build(config, {"prompt": text}), output_format)
+    if media_type != "application/json" and not media_type.endswith("+json"):
+        raise RequestError(
+            f"unsupported content type {media_type!r}; send application/json or text/plain",
+            status=415,
+            error_type="unsupported_media_type",
+        )
+    return NativeCall(_build(config, json_object(text)), output_format)
+
+
+def _output_format(query: Mapping[str, Any], accept: str) -> OutputFormat:
+    requested = query.get("format")
+    if requested is not None:
+        try:
+            return OutputFormat(str(requested).lower())
+        except ValueError:
+            raise RequestError("format must be one of text, sse, ndjson") from None
+    accepted = accept.lower()
+    for media_type, fmt in _ACCEPT_FORMATS:
+        if media_type in accepted:
+            return fmt
+    return OutputFormat.TEXT
+
+
+def _build(config: HandlerConfig, doc: dict[str, Any]) -> ChatRequest:
+    if unknown := sorted(set(doc) - _JSON_FIELDS):
+        raise RequestError(f"unknown field {unknown[0][:64]!r}; allowed: {', '.join(sorted(_JSON_FIELDS))}")
+    if ("prompt" in doc) == ("messages" in doc):
+        raise RequestError("give exactly one of prompt or messages")
+    if "prompt" in doc:
+        messages: tuple[Message, ...] = (Message("user", fields.non_empty_text(doc["prompt"], "prompt")),)
+    else:
+        messages = _messages(doc["messages"])
+    return ChatRequest(
+        model_id=_model_id(doc.get("modelId"), config),
+        messages=messages,
+        max_tokens=fields.token_limit(
+            doc.get("maxTokens"),
+            "maxTokens",
+            default=config.default_max_tokens,
+            limit=config.max_tokens_limit,
+        ),
+        system=None if doc.get("system") is None else fields.non_empty_text(doc["system"], "system"),
+        temperature=fields.number_in(doc.get("temperature"), "temperature", high=1),
+        top_p=fields.number_in(doc.get("topP"), "topP", high=1),
+        stop_sequences=fields.stop_sequences(doc.get("stopSequences"), "stopSequences"),
+    )
+
+
+def _messages(value: object) -> tuple[Message, ...]:
+    if not isinstance(value, list) or not value:
+        raise RequestError("messages must be a non-empty list")
+    if len(value) > fields.MAX_MESSAGES:
+        raise RequestError(f"messages may hold at most {fields.MAX_MESSAGES} entries")
+    parsed = tuple(_message(item, index) for index, item in enumerate(value))
+    for index, message in enumerate(parsed):
+        expected = "user" if index % 2 == 0 else "assistant"
+        if message.role != expected:
+            raise RequestError(
+                f"messages[{index}].role must be {expected!r}: turns alternate, starting with user"
+            )
+    if parsed[-1].role != "user":
+        raise RequestError("the last message must have role 'user'")
+    return parsed
+
+
+def _message(item: object, index: int) -> Message:
+    where = f"messages[{index}]"
+    if not isinstance(item, dict):
+        raise RequestError(f"{where} must be an object")
+    role = item.get("role")
+    if role not in ("user", "assistant"):
+        raise RequestError(f"{where}.role must be 'user' or 'assistant'")
+    content = item.get("content")
+    if isinstance(content, str):
+        return Message(role, fields.non_empty_text(content, f"{where}.content"))
+    if not isinstance(content, list) or not content:
+        raise RequestError(
+            f"{where}.content must be a non-empty string or a non-empty list of {{'text': str}}"
+        )
+    texts = []
+    for block_index, block in enumerate(content):
+        if not isinstance(block, dict) or set(block) != {"text"}:
+            raise RequestError(f"{where}.content[{block_index}] must be an object {{'text': str}}")
+        texts.append(fields.non_empty_text(block["text"], f"{where}.content[{block_index}].text"))
+    return Message(role, "\n".join(texts))
+
+
+def _model_id(value: object, config: HandlerConfig) -> str:
+    if value is None:
+        return config.default_model_id
+    if not isinstance(value, str) or value not in config.model_ids:
+        raise RequestError(f"modelId is not allowed; allowed: {', '.join(config.model_ids)}")
+    return value

@@ -1,0 +1,235 @@
+"""The OpenAI API's input edge: a Chat Completions request body -> `ChatRequest` and its reply options
+(PROTOCOL.md §12.A1, §12.C); a field with no Bedrock meaning is refused by name, never dropped silently."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+from bedrock_handler import fields
+from bedrock_handler.chat import ChatRequest, Message
+from bedrock_handler.config import HandlerConfig
+from bedrock_handler.errors import MethodNotAllowedError, RequestError
+from bedrock_handler.http_event import HttpRequest, json_object
+
+MAX_CALLER_CHARS = 128
+_ROLES = ("system", "developer", "user", "assistant")
+_SYSTEM_ROLES = ("system", "developer")
+# Accepted and ignored whatever their value: they change nothing Bedrock could honour or the caller sees.
+_IGNORED = frozenset(
+    {
+        "metadata",
+        "parallel_tool_calls",
+        "prompt_cache_key",
+        "prompt_cache_retention",
+        "safety_identifier",
+        "service_tier",
+        "store",
+    }
+)
+# Accepted only at their default (or null), which is what Bedrock does; any other value is refused.
+_DEFAULTS: dict[str, object] = {
+    "n": 1,
+    "logprobs": False,
+    "top_logprobs": 0,
+    "presence_penalty": 0,
+    "frequency_penalty": 0,
+    "logit_bias": {},
+    "modalities": ["text"],
+    "response_format": {"type": "text"},
+    "tools": [],
+    "functions": [],
+    "tool_choice": "none",
+    "function_call": "none",
+}
+# Refused unless null: no Bedrock equivalent, or not offered by this endpoint.
+_UNSUPPORTED = frozenset(
+    {"audio", "moderation", "prediction", "reasoning_effort", "seed", "verbosity", "web_search_options"}
+)
+_MAPPED = frozenset(
+    {
+        "model",
+        "messages",
+        "max_completion_tokens",
+        "max_tokens",
+        "temperature",
+        "top_p",
+        "stop",
+        "stream",
+        "stream_options",
+        "user",
+    }
+)
+_MESSAGE_KEYS = frozenset({"role", "content", "name", "refusal", "tool_calls", "function_call", "audio"})
+_TEMPERATURE_HINT = " (Bedrock's range; OpenAI's values above 1 have no equivalent)"
+
+
+# A NamedTuple, not a dataclass: defining a dataclass costs ~0.7 ms of every cold start (docs/performance.md).
+class OpenAICall(NamedTuple):
+    """A parsed Chat Completions request: what to ask the model, and how to reply."""
+
+    request: ChatRequest
+    stream: bool
+    include_usage: bool
+    caller: str | None  # the `user` label, for the log line only
+
+
+def parse(http: HttpRequest, *, config: HandlerConfig) -> OpenAICall:
+    """Validate method, content type, body and fields of `POST …/v1/chat/completions`."""
+    if http.method != "POST":
+        raise MethodNotAllowedError(http.method, allow="POST")
+    media_type = http.media_type
+    if media_type != "application/json" and not media_type.endswith("+json"):
+        raise RequestError(
+            f"unsupported content type {media_type!r}; send application/json",
+            status=415,
+            error_type="unsupported_media_type",
+        )
+    text = http.body_text(max_bytes=config.max_request_bytes)
+    if not text.strip():
+        raise RequestError("request body is empty")
+    body = json_object(text)
+    _refuse_unmapped(body)
+    system, messages = _conversation(body.get("messages"))
+    stream = _flag(body.get("stream"), "stream")
+    options = body.get("stream_options")
+    if options is not None and not isinstance(options, dict):
+        raise RequestError("stream_options must be an object", param="stream_options")
+    limit = body.get("max_completion_tokens")
+    limit_name = "max_completion_tokens"
+    if limit is None:
+        limit, limit_name = body.get("max_tokens"), "max_tokens"
+    stop = body.get("stop")
+    request = ChatRequest(
+        model_id=_model_id(body.get("model"), config),
+        messages=messages,
+        max_tokens=fields.token_limit(
+            limit, limit_name, default=config.default_max_tokens, limit=config.max_tokens_limit
+        ),
+        system=system,
+        temperature=fields.number_in(body.get("temperature"), "temperature", high=1, hint=_TEMPERATURE_HINT),
+        top_p=fields.number_in(body.get("top_p"), "top_p", high=1),
+        stop_sequences=fields.stop_sequences([stop] if isinstance(stop, str) else stop, "stop"),
+    )
+    return OpenAICall(
+        request=request,
+        stream=stream,
+        include_usage=_flag((options or {}).get("include_usage"), "stream_options.include_usage"),
+        caller=_caller(body.get("user")),
+    )
+
+
+def _refuse_unmapped(body: Mapping[str, Any]) -> None:
+    for name in sorted(body):
+        value = body[name]
+        if name in _MAPPED or name in _IGNORED or value is None:
+            continue
+        if name in _DEFAULTS:
+            if not _is_default(value, _DEFAULTS[name]):
+                raise RequestError(
+                    f"{name} is not supported: Bedrock has no equivalent "
+                    f"(only {_DEFAULTS[name]!r} is accepted)",
+                    param=name,
+                )
+        elif name in _UNSUPPORTED:
+            raise RequestError(f"{name} is not supported: Bedrock has no equivalent", param=name)
+        else:
+            raise RequestError(f"unrecognized request argument: {name[:64]}", param=name[:64])
+
+
+def _is_default(value: object, default: object) -> bool:
+    if isinstance(default, bool) or not isinstance(default, int):
+        return type(value) is type(default) and value == default
+    return isinstance(value, int | float) and not isinstance(value, bool) and value == default
+
+
+def _flag(value: object, name: str) -> bool:
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise RequestError(f"{name} must be a boolean", param=name)
+    return value
+
+
+def _model_id(value: object, config: HandlerConfig) -> str:
+    if not isinstance(value, str) or not value:
+        raise RequestError("model must be a non-empty string", param="model")
+    model_id = config.resolve_model(value)
+    if model_id is None:
+        raise RequestError(
+            "model is not available here; GET /v1/models lists the models and aliases this function serves",
+            status=404,
+            error_type="model_not_found",
+            param="model",
+        )
+    return model_id
+
+
+def _caller(value: object) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise RequestError("user must be a string", param="user")
+    return value[:MAX_CALLER_CHARS]
+
+
+def _conversation(value: object) -> tuple[str | None, tuple[Message, ...]]:
+    """The system text and the turns: system/developer messages become the system prompt, in order;
+    consecutive turns of one role are merged, as Converse requires alternation."""
+    if not isinstance(value, list) or not value:
+        raise RequestError("messages must be a non-empty list", param="messages")
+    if len(value) > fields.MAX_MESSAGES:
+        raise RequestError(f"messages may hold at most {fields.MAX_MESSAGES} entries", param="messages")
+    system: list[str] = []
+    turns: list[Message] = []
+    for index, item in enumerate(value):
+        role, text = _message(item, f"messages[{index}]")
+        if role in _SYSTEM_ROLES:
+            system.append(text)
+        elif turns and turns[-1].role == role:
+            turns[-1] = Message(role, f"{turns[-1].text}\n\n{text}")
+        else:
+            turns.append(Message(role, text))
+    if not turns or turns[0].role != "user":
+        raise RequestError(
+            "the first message after system and developer ones must be a user message", param="messages"
+        )
+    if turns[-1].role != "user":
+        raise RequestError("the last message must be a user message", param="messages")
+    return ("\n\n".join(system) or None), tuple(turns)
+
+
+def _message(item: object, where: str) -> tuple[str, str]:
+    if not isinstance(item, dict):
+        raise RequestError(f"{where} must be an object", param="messages")
+    role = item.get("role")
+    if role not in _ROLES:
+        raise RequestError(
+            f"{where}.role must be one of {', '.join(_ROLES)} (tool messages are not supported)",
+            param="messages",
+        )
+    for key in sorted(item):
+        if key not in _MESSAGE_KEYS:
+            raise RequestError(f"{where} has an unrecognized field {key[:64]!r}", param="messages")
+        if key in ("tool_calls", "function_call", "audio") and item[key] is not None:
+            raise RequestError(f"{where}.{key} is not supported", param="messages")
+    content = item.get("content")
+    if isinstance(content, str):
+        return role, fields.non_empty_text(content, f"{where}.content")
+    if not isinstance(content, list) or not content:
+        raise RequestError(
+            f"{where}.content must be a non-empty string or list of text parts", param="messages"
+        )
+    return role, "\n".join(_text_part(part, f"{where}.content[{i}]") for i, part in enumerate(content))
+
+
+def _text_part(part: object, where: str) -> str:
+    if not isinstance(part, dict):
+        raise RequestError(f"{where} must be an object", param="messages")
+    kind = part.get("type")
+    if kind != "text":
+        shown = kind[:32] if isinstance(kind, str) else type(kind).__name__
+        raise RequestError(f"{where}.type {shown!r} is not supported; send text parts", param="messages")
+    if extra := sorted(set(part) - {"type", "text"}):
+        raise RequestError(f"{where}.{extra[0][:64]} is not supported", param="messages")
+    return fields.non_empty_text(part.get("text"), f"{where}.text")
