@@ -32,18 +32,14 @@ def test_sse_golden_strings() -> None:
     sse = NativeEncoder(OutputFormat.SSE)
     assert sse.delta('a "q"\n') == 'event: delta\ndata: {"text":"a \\"q\\"\\n"}\n\n'
     assert sse.done(SUMMARY) == f"event: done\ndata: {DONE_JSON}\n\n"
-    assert sse.error(FAILURE) == (
-        'event: error\ndata: {"type":"t","message":"m"}\n\n'
-    )
+    assert sse.error(FAILURE) == ('event: error\ndata: {"type":"t","message":"m"}\n\n')
 
 
 def test_ndjson_golden_strings() -> None:
     ndjson = NativeEncoder(OutputFormat.NDJSON)
     assert ndjson.delta("hé") == '{"type":"delta","text":"hé"}\n'
     assert ndjson.done(SUMMARY) == '{"type":"done",' + DONE_JSON[1:] + "\n"
-    assert ndjson.error(FAILURE) == (
-        '{"type":"error","error":{"type":"t","message":"m"}}\n'
-    )
+    assert ndjson.error(FAILURE) == ('{"type":"error","error":{"type":"t","message":"m"}}\n')
 
 
 def test_text_format_is_raw() -> None:

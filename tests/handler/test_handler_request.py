@@ -8,10 +8,10 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from bedrock_handler.config import HandlerConfig
-from bedrock_handler.errors import RequestError
 from bedrock_handler import native_request
 from bedrock_handler.chat import Message
+from bedrock_handler.config import HandlerConfig
+from bedrock_handler.errors import RequestError
 from bedrock_handler.http_event import from_function_url
 from bedrock_handler.native_output import OutputFormat
 from handler_support import base_env, load_event
