@@ -53,6 +53,10 @@ class BedrockStreamingFunction(Construct):
     :param construct_id: the construct id.
     :param model_ids: the allow-list of Bedrock model ids or ARNs (a CDK token is taken to be a full ARN);
         the first is the default model. Default: none (required).
+    :param model_aliases: other names the OpenAI-compatible API accepts (``model`` and ``GET /v1/models``),
+        alias -> model id; each target must be in ``model_ids``, an alias must not be a model id, be empty,
+        contain ``,`` or ``=``, or begin or end with whitespace. Sets ``MODEL_ALIASES`` (only when
+        non-empty); grants nothing beyond ``model_ids``. Default: None (no aliases).
     :param runtime_directory: the Docker build context holding the Dockerfile. Default: the ``runtime/``
         folder beside the ``stacks`` package.
     :param handler: the handler the image's bootstrap loads (passed as the image CMD).
@@ -86,6 +90,7 @@ class BedrockStreamingFunction(Construct):
         construct_id: str,
         *,
         model_ids: Sequence[str],
+        model_aliases: Mapping[str, str] | None = None,
         runtime_directory: str | os.PathLike[str] = DEFAULT_RUNTIME_DIRECTORY,
         handler: str = DEFAULT_HANDLER,
         memory_size: int = 1024,
@@ -105,6 +110,7 @@ class BedrockStreamingFunction(Construct):
         problems = prop_problems(
             PropsToCheck(
                 model_ids=model_ids,
+                model_aliases=model_aliases if model_aliases is not None else {},
                 runtime_directory=Path(runtime_directory),
                 handler=handler,
                 memory_size=memory_size,
@@ -125,6 +131,8 @@ class BedrockStreamingFunction(Construct):
 
         self.model_ids: tuple[str, ...] = tuple(model_ids)
         """The configured allow-list, default model first."""
+        self.model_aliases: dict[str, str] = dict(model_aliases or {})
+        """The configured aliases, alias -> model id (empty without aliases)."""
         self.role = iam.Role(
             self,
             "Role",
@@ -240,10 +248,13 @@ class BedrockStreamingFunction(Construct):
             # Leaves time to send the error event and trailers before Lambda kills the invocation.
             "DEADLINE_MARGIN_MS": "2000",
         }
+        aliases = ",".join(f"{alias}={model_id}" for alias, model_id in self.model_aliases.items())
         return {
             **defaults,
             **extra,
             "MODEL_IDS": ",".join(self.model_ids),
+            # Only when set, so a function without aliases has the same template as before they existed.
+            **({"MODEL_ALIASES": aliases} if aliases else {}),
             "MAX_TOKENS_LIMIT": str(max_tokens_limit),
         }
 

@@ -24,14 +24,17 @@ class StackSettings:
     """The stack's settings as read from CDK context."""
 
     model_ids: tuple[str, ...]
+    model_aliases: tuple[tuple[str, str], ...] = ()
     auth_type: lambda_.FunctionUrlAuthType = lambda_.FunctionUrlAuthType.AWS_IAM
     allowed_origins: tuple[str, ...] = ()
     reserved_concurrency: int | None = DEFAULT_RESERVED_CONCURRENCY
 
     @classmethod
     def from_context(cls, node: Node) -> StackSettings:
-        """Read ``modelIds``, ``authType``, ``allowedOrigins``, ``reservedConcurrency`` from context;
-        list values may also be given as comma-separated strings (``cdk synth -c modelIds=a,b``)."""
+        """Read ``modelIds``, ``modelAliases``, ``authType``, ``allowedOrigins``, ``reservedConcurrency``
+        from context; list values may also be given as comma-separated strings
+        (``cdk synth -c modelIds=a,b``), and ``modelAliases`` as an object or as ``alias=model-id,...``
+        (``cdk synth -c modelAliases=gpt-4o-mini=amazon.nova-lite-v1:0``)."""
         get: Any = node.try_get_context
         raw_auth = get("authType")
         # Only an absent or empty value means the default; 0, false and the like are mistakes to report.
@@ -40,6 +43,7 @@ class StackSettings:
             raise ContextError(f"context authType must be AWS_IAM or NONE, got {auth_name!r}")
         return cls(
             model_ids=_string_list("modelIds", get("modelIds")),
+            model_aliases=_alias_pairs("modelAliases", get("modelAliases")),
             auth_type=_AUTH_TYPES[auth_name],
             allowed_origins=_string_list("allowedOrigins", get("allowedOrigins")),
             reserved_concurrency=_optional_int(
@@ -56,6 +60,31 @@ def _string_list(key: str, value: object) -> tuple[str, ...]:
     if isinstance(value, Sequence) and all(isinstance(item, str) for item in value):
         return tuple(value)
     raise ContextError(f"context {key} must be a list of strings or a comma-separated string")
+
+
+def _alias_pairs(key: str, value: object) -> tuple[tuple[str, str], ...]:
+    # Only the shape is judged here; what the aliases point to is the construct's check.
+    if value is None or value == "":
+        return ()
+    if isinstance(value, Mapping) and all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        return tuple(value.items())
+    if not isinstance(value, str):
+        raise ContextError(
+            f'context {key} must be an object of alias: model id, or an "alias=model-id,..." string'
+        )
+    pairs: list[tuple[str, str]] = []
+    for part in (part.strip() for part in value.split(",")):
+        if not part:
+            continue
+        alias, sep, model_id = (piece.strip() for piece in part.partition("="))
+        if not (alias and sep and model_id):
+            raise ContextError(f"context {key} entries must be alias=model-id, got {part!r}")
+        if any(alias == seen for seen, _ in pairs):
+            raise ContextError(f"context {key} names the alias {alias!r} twice")
+        pairs.append((alias, model_id))
+    return tuple(pairs)
 
 
 def _optional_int(key: str, value: object, *, default: int) -> int | None:
@@ -94,6 +123,7 @@ class BedrockStreamingStack(cdk.Stack):
             self,
             "BedrockStreaming",
             model_ids=settings.model_ids,
+            model_aliases=dict(settings.model_aliases),
             auth_type=settings.auth_type,
             allowed_origins=settings.allowed_origins,
             reserved_concurrent_executions=settings.reserved_concurrency,
@@ -116,6 +146,13 @@ class BedrockStreamingStack(cdk.Stack):
             "ModelIds",
             value=",".join(settings.model_ids),
             description="Allowed model ids; the first is the default",
+        )
+        cdk.CfnOutput(
+            self,
+            "OpenAIBaseUrl",
+            # The URL ends with "/", so this is https://<id>.lambda-url.<region>.on.aws/v1
+            value=f"{self.streaming.url}v1",
+            description="base_url for OpenAI SDKs (chat/completions, models); AWS_IAM needs SigV4 signing",
         )
         cdk.CfnOutput(
             self,

@@ -20,8 +20,8 @@ _ORIGIN = re.compile(r"^https?://(?:\*\.)?[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9
 # A botocore/data folder name (service models), or "all" (keep every model).
 _BOTOCORE_SERVICE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _ENV_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
-# Lambda rejects these (it sets them itself); MODEL_IDS / MAX_TOKENS_LIMIT must follow the props,
-# because the IAM policy is derived from the same values.
+# Lambda rejects these (it sets them itself); MODEL_IDS / MODEL_ALIASES / MAX_TOKENS_LIMIT must follow
+# the props, because the IAM policy and the synth-time checks are derived from the same values.
 _RESERVED_ENV = frozenset(
     {
         "_HANDLER",
@@ -44,7 +44,7 @@ _RESERVED_ENV = frozenset(
         "LAMBDA_RUNTIME_DIR",
     }
 )
-_PROP_OWNED_ENV = frozenset({"MODEL_IDS", "MAX_TOKENS_LIMIT"})
+_PROP_OWNED_ENV = frozenset({"MODEL_IDS", "MODEL_ALIASES", "MAX_TOKENS_LIMIT"})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -52,6 +52,7 @@ class PropsToCheck:
     """The construct's inputs, as validated before any resource is created."""
 
     model_ids: Sequence[str]
+    model_aliases: Mapping[str, str]
     runtime_directory: Path
     handler: str
     memory_size: int
@@ -69,6 +70,7 @@ def prop_problems(props: PropsToCheck) -> list[str]:
     """Every problem with the props, in a stable order; unresolved CDK tokens are not judged."""
     return [
         *_model_problems(props),
+        *_alias_problems(props.model_aliases, model_ids=props.model_ids),
         *_runtime_problems(props),
         *_size_problems(props),
         *_concurrency_problems(props),
@@ -93,6 +95,34 @@ def _model_problems(props: PropsToCheck) -> list[str]:
         if model_id.strip() and ("," in model_id or any(c.isspace() for c in model_id))
     )
     problems.extend(profile_region_problems(props.inference_profile_regions, model_ids=literal_ids))
+    return problems
+
+
+def _alias_problems(model_aliases: Mapping[str, str], *, model_ids: Sequence[str]) -> list[str]:
+    """Aliases must survive MODEL_ALIASES (``alias=model-id,...``, parsed with whitespace stripped) and
+    name a listed model; an alias or target that is a token, or any token in model_ids, is not judged."""
+    if not isinstance(model_aliases, Mapping):
+        return ["model_aliases must be a mapping of alias to model id"]
+    ids = () if isinstance(model_ids, str) else model_ids  # a lone string is reported by _model_problems
+    literal_ids = {model_id for model_id in ids if _literal(model_id)}
+    every_id_known = len(literal_ids) == len(ids) and not isinstance(model_ids, str)
+    problems = []
+    for alias, target in model_aliases.items():
+        if not isinstance(alias, str) or not isinstance(target, str):
+            problems.append(f"model alias {alias!r}: alias and model id must be strings")
+            continue
+        if _literal(alias):
+            if not alias.strip():
+                problems.append(f"a model alias for {target!r} is empty")
+            elif "," in alias or "=" in alias or alias != alias.strip():
+                problems.append(
+                    f"model alias {alias!r} must not contain ',' or '=' nor begin or end with whitespace "
+                    "(MODEL_ALIASES is alias=model-id, comma-separated)"
+                )
+            elif alias in literal_ids:
+                problems.append(f"model alias {alias!r} is already a model id; an alias must be another name")
+        if _literal(target) and every_id_known and target not in literal_ids:
+            problems.append(f"model alias {alias!r} points to {target!r}, which is not in model_ids")
     return problems
 
 

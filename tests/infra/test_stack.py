@@ -37,8 +37,21 @@ def test_cdk_json_defaults_are_secure() -> None:
         ({"modelIds": ["a.b"], "reservedConcurrency": "none"}, {"reserved_concurrency": None}),
         ({"modelIds": ["a.b"], "reservedConcurrency": "25"}, {"reserved_concurrency": 25}),
         (
+            {"modelIds": ["a.b", "c.d"], "modelAliases": {"gpt-4o": "a.b", "mini": "c.d"}},
+            {"model_aliases": (("gpt-4o", "a.b"), ("mini", "c.d"))},
+        ),
+        (
+            {"modelIds": ["a.b", "c.d"], "modelAliases": " gpt-4o = a.b ,mini=c.d,"},
+            {"model_aliases": (("gpt-4o", "a.b"), ("mini", "c.d"))},
+        ),
+        ({"modelIds": ["a.b"], "modelAliases": {}}, {"model_aliases": ()}),
+        (
             {"modelIds": ["a.b"]},
-            {"reserved_concurrency": 10, "auth_type": lambda_.FunctionUrlAuthType.AWS_IAM},
+            {
+                "reserved_concurrency": 10,
+                "auth_type": lambda_.FunctionUrlAuthType.AWS_IAM,
+                "model_aliases": (),
+            },
         ),
     ],
 )
@@ -56,6 +69,11 @@ def test_context_values_from_cdk_json_or_command_line(
         ({"modelIds": [1, 2]}, "modelIds must be a list of strings"),
         ({"modelIds": ["a.b"], "reservedConcurrency": "ten"}, "reservedConcurrency must be an integer"),
         ({"modelIds": ["a.b"], "reservedConcurrency": True}, "reservedConcurrency must be an integer"),
+        ({"modelIds": ["a.b"], "modelAliases": ["gpt=a.b"]}, "modelAliases must be an object"),
+        ({"modelIds": ["a.b"], "modelAliases": {"gpt": 1}}, "modelAliases must be an object"),
+        ({"modelIds": ["a.b"], "modelAliases": "gpt"}, "entries must be alias=model-id, got 'gpt'"),
+        ({"modelIds": ["a.b"], "modelAliases": "=a.b"}, "entries must be alias=model-id"),
+        ({"modelIds": ["a.b"], "modelAliases": "g=a.b,g=a.b"}, "names the alias 'g' twice"),
     ],
 )
 def test_bad_context_raises_context_error(context: dict[str, Any], message: str) -> None:
@@ -63,7 +81,9 @@ def test_bad_context_raises_context_error(context: dict[str, Any], message: str)
         _settings(context)
 
 
-def test_outputs_url_name_models_and_a_client_command(synthesized_app: SynthesizedApp) -> None:
+def test_outputs_url_name_models_openai_base_url_and_a_client_command(
+    synthesized_app: SynthesizedApp,
+) -> None:
     template = synthesized_app.template()
     outputs = template["Outputs"]
     url_id = next(k for k, v in template["Resources"].items() if v["Type"] == "AWS::Lambda::Url")
@@ -72,6 +92,8 @@ def test_outputs_url_name_models_and_a_client_command(synthesized_app: Synthesiz
     assert outputs["FunctionUrl"]["Value"] == url
     assert outputs["FunctionName"]["Value"] == {"Ref": function_id}
     assert outputs["ModelIds"]["Value"] == ",".join(CDK_CONTEXT["modelIds"])
+    # The URL ends with "/": the OpenAI SDK's base_url is https://<id>.lambda-url.<region>.on.aws/v1
+    assert outputs["OpenAIBaseUrl"]["Value"] == {"Fn::Join": ["", [url, "v1"]]}
     assert outputs["StreamClientCommand"]["Value"] == {
         "Fn::Join": ["", ["python -m stream_client ", url, ' "Hello"']]
     }
