@@ -7,21 +7,29 @@ import base64
 import binascii
 import json
 from collections.abc import Mapping
-from typing import Any, NamedTuple
+from typing import Any
 
 from bedrock_handler.errors import RequestError
 
 
-# A NamedTuple, not a dataclass: defining a dataclass costs ~0.7 ms of every cold start (docs/performance.md).
-class HttpRequest(NamedTuple):
+class HttpRequest:
     """Method, path, lower-cased headers, query and the still-encoded body of one request."""
 
-    method: str
-    path: str
-    headers: Mapping[str, str]
-    query: Mapping[str, Any]
-    raw_body: object
-    base64_body: bool
+    # A slotted class: a dataclass costs ~0.7 ms and a NamedTuple ~0.06 ms of every cold start to define.
+    __slots__ = ("base64_body", "headers", "method", "path", "query", "raw_body")
+
+    def __init__(
+        self,
+        *,
+        method: str,
+        path: str,
+        headers: Mapping[str, str],
+        query: Mapping[str, Any],
+        raw_body: object,
+        base64_body: bool,
+    ) -> None:
+        self.method, self.path, self.headers, self.query = method, path, headers, query
+        self.raw_body, self.base64_body = raw_body, base64_body
 
     @property
     def media_type(self) -> str:

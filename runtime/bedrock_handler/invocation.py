@@ -107,15 +107,12 @@ def respond(
     request_id = getattr(context, "aws_request_id", "")
     record = _Record(request_id=request_id, started=clock())
     http = http_event.from_function_url(event)
-    route = routes.route(http.path)
-    edge = edge_for(route.endpoint)
+    endpoint, model_id = routes.route(http.path)
+    edge = edge_for(endpoint)
     try:
-        if (
-            route.endpoint is not routes.Endpoint.NATIVE_CHAT
-            and route.endpoint is not routes.Endpoint.OPENAI_CHAT
-        ):
-            record.output_format = route.endpoint.value
-            listing = openai_models.answer(http, route, config=config, request_id=request_id)
+        if endpoint in (routes.Endpoint.OPENAI_MODELS, routes.Endpoint.OPENAI_MODEL):
+            record.output_format = endpoint
+            listing = openai_models.answer(http, endpoint, model_id, config=config, request_id=request_id)
             record.emit(clock)
             return listing
         call = edge.open_call(http, config, request_id, int(wall_clock()))

