@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 import requests
 import urllib3
 from botocore.credentials import ReadOnlyCredentials
+from botocore.session import Session
 
 from stream_client import signing
 from stream_client.error_body import http_error
@@ -92,8 +93,9 @@ def prepare_request(url: str, prompt: str, options: StreamOptions) -> PreparedRe
         "Accept-Encoding": "identity",
     }
     if signing.should_sign(url, sign=options.sign):
-        credentials = options.credentials or signing.resolve_credentials(profile=options.profile)
-        region = signing.resolve_region(url, region=options.region)
+        session = Session(profile=options.profile)
+        credentials = options.credentials or signing.frozen_credentials(session)
+        region = signing.resolve_region(url, region=options.region, session=session)
         headers = signing.sign_headers(
             method="POST", url=url, body=body, headers=headers, credentials=credentials, region=region
         )

@@ -152,3 +152,12 @@ def test_credentials_from_environment_chain(monkeypatch: pytest.MonkeyPatch, tmp
     prepared = prepare_request(URL, "hi", StreamOptions())
     assert "Credential=AKIDFROMENV/" in prepared.headers["Authorization"]
     assert "/eu-west-2/lambda/aws4_request" in prepared.headers["Authorization"]
+
+
+def test_signing_a_custom_domain_uses_the_configured_region(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDFROMENV")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "ap-southeast-2")
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    prepared = prepare_request("https://chat.example.com/", "hi", StreamOptions(sign=True))
+    assert "/ap-southeast-2/lambda/aws4_request" in prepared.headers["Authorization"]
