@@ -78,7 +78,10 @@ def error_response(exc: HandlerError, *, request_id: str) -> StreamingResponse:
         headers["x-should-retry"] = "false"
     if exc.status == 429:
         headers["retry-after"] = str(RETRY_AFTER_S)
-    return StreamingResponse([_compact(error_json(exc))], status_code=exc.status, headers=headers)
+    # ASCII escapes, unlike the chunks: a message or param may name a field the client sent, and a key
+    # holding a lone surrogate (`"\\ud800": 1`) could not be encoded as UTF-8 by the runtime.
+    body = json.dumps(error_json(exc), separators=(",", ":"))
+    return StreamingResponse([body], status_code=exc.status, headers=headers)
 
 
 class ChunkEncoder:
