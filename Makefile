@@ -54,7 +54,8 @@ FUZZ_EXAMPLES ?= 2000
 fuzz: setup  ## hypothesis fuzzing at full size (FUZZ_EXAMPLES per test, random seed printed; FUZZ_SEED=N replays)
 	@seed=$${FUZZ_SEED:-$$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}; \
 	echo "fuzz seed: $$seed (replay: make fuzz FUZZ_SEED=$$seed)"; \
-	FUZZ_SEED=$$seed FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest --timeout=0 tests/reliability/test_fuzz_function_url.py
+	FUZZ_SEED=$$seed FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest --timeout=0 \
+		tests/reliability/test_fuzz_function_url.py tests/reliability/test_fuzz_openai.py
 
 SOAK_SECONDS ?= 60
 SOAK_INVOCATIONS ?= 2000
