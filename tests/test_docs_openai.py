@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import itertools
 import re
 import shlex
 from collections.abc import Iterator
@@ -61,7 +62,7 @@ def test_each_curl_example_answers_as_shown(emulator: EmulatorProcess, index: in
     argv, shown = curl_examples()[index]
     assert argv[0] == "curl"
     url = next(arg for arg in argv if arg.startswith(LOCAL_URL))
-    headers = [tuple(value.split(": ", 1)) for flag, value in zip(argv, argv[1:], strict=False) if flag == "-H"]
+    headers = [tuple(value.split(": ", 1)) for flag, value in itertools.pairwise(argv) if flag == "-H"]
     body = argv[argv.index("-d") + 1].encode() if "-d" in argv else None
     reply = request(
         emulator.url,

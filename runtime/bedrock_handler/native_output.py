@@ -92,8 +92,12 @@ class NativeEncoder:
 
 
 def error_body(*, error_type: str, message: str) -> str:
-    """The JSON body of an error status sent before the stream: `{"error": {"type", "message"}}`."""
-    return _compact({"error": {"type": error_type, "message": message}})
+    """The JSON body of an error status sent before the stream: `{"error": {"type", "message"}}`.
+
+    ASCII JSON: a message may name a value from a direct invoke's event (a method) that holds a lone
+    surrogate, which UTF-8 cannot encode.
+    """
+    return json.dumps({"error": {"type": error_type, "message": message}}, separators=(",", ":"))
 
 
 def error_response(exc: HandlerError) -> StreamingResponse:

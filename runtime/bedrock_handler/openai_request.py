@@ -60,6 +60,7 @@ _MAPPED = frozenset(
         "user",
     }
 )
+_STREAM_OPTIONS = frozenset({"include_usage", "include_obfuscation"})  # the second is ignored
 _MESSAGE_KEYS = frozenset({"role", "content", "name", "refusal", "tool_calls", "function_call", "audio"})
 _TEMPERATURE_HINT = " (Bedrock's range; OpenAI's values above 1 have no equivalent)"
 
@@ -98,6 +99,8 @@ def parse(http: HttpRequest, *, config: HandlerConfig) -> OpenAICall:
     options = body.get("stream_options")
     if options is not None and not isinstance(options, dict):
         raise RequestError("stream_options must be an object", param="stream_options")
+    if unknown := sorted(set(options or {}) - _STREAM_OPTIONS):
+        raise RequestError(f"unrecognized stream_options field: {unknown[0][:64]}", param="stream_options")
     limit = body.get("max_completion_tokens")
     limit_name = "max_completion_tokens"
     if limit is None:
@@ -125,7 +128,11 @@ def parse(http: HttpRequest, *, config: HandlerConfig) -> OpenAICall:
 def _refuse_unmapped(body: Mapping[str, Any]) -> None:
     for name in sorted(body):
         value = body[name]
-        if name in _MAPPED or name in _IGNORED or value is None:
+        if name in _MAPPED or name in _IGNORED:
+            continue
+        if name not in _DEFAULTS and name not in _UNSUPPORTED:
+            raise RequestError(f"unrecognized request argument: {name[:64]}", param=name[:64])
+        if value is None:  # the SDK's "not given"
             continue
         if name in _DEFAULTS:
             if not _is_default(value, _DEFAULTS[name]):
@@ -134,10 +141,8 @@ def _refuse_unmapped(body: Mapping[str, Any]) -> None:
                     f"(only {_DEFAULTS[name]!r} is accepted)",
                     param=name,
                 )
-        elif name in _UNSUPPORTED:
-            raise RequestError(f"{name} is not supported: Bedrock has no equivalent", param=name)
         else:
-            raise RequestError(f"unrecognized request argument: {name[:64]}", param=name[:64])
+            raise RequestError(f"{name} is not supported: Bedrock has no equivalent", param=name)
 
 
 def _is_default(value: object, default: object) -> bool:
@@ -216,6 +221,8 @@ def _message(item: object, where: str) -> tuple[str, str]:
             raise RequestError(f"{where} has an unrecognized field {key[:64]!r}", param="messages")
         if key in ("tool_calls", "function_call", "audio") and item[key] is not None:
             raise RequestError(f"{where}.{key} is not supported", param="messages")
+        if key in ("name", "refusal") and not isinstance(item[key], str | None):
+            raise RequestError(f"{where}.{key} must be a string", param="messages")
     content = item.get("content")
     if isinstance(content, str):
         return role, fields.non_empty_text(content, f"{where}.content")

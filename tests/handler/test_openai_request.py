@@ -866,6 +866,22 @@ REFUSED = [
         "stream_options must be an object",
     ),
     _case(
+        "stream_options unknown key",
+        chat(stream=True, stream_options={"include_usage": True, "chunked": True}),
+        400,
+        BAD,
+        "stream_options",
+        "unrecognized stream_options field: chunked",
+    ),
+    _case(
+        "message name not a string",
+        chat(messages=[{"role": "user", "content": "q", "name": 7}]),
+        400,
+        BAD,
+        "messages",
+        "messages[0].name must be a string",
+    ),
+    _case(
         "stream_options list",
         chat(stream=True, stream_options=[]),
         400,
@@ -960,9 +976,12 @@ def test_base64_body_is_decoded() -> None:
     assert call.request.messages == (Message("user", "héllo"),)
 
 
-def test_a_null_value_counts_as_absent_for_any_field() -> None:
-    """`null` is the SDK's "not given": every field, unknown ones included, is skipped when null."""
-    assert parse(chat(foo=None, seed=None, n=None, metadata=None)).request == parse(chat()).request
+def test_a_null_value_counts_as_absent_for_any_known_field() -> None:
+    """`null` is the SDK's "not given": a known field is skipped when null; an unknown one is refused."""
+    assert parse(chat(seed=None, n=None, metadata=None)).request == parse(chat()).request
+    with pytest.raises(RequestError) as caught:
+        parse(chat(foo=None))
+    assert (caught.value.status, caught.value.param) == (400, "foo")
 
 
 @pytest.mark.parametrize(
