@@ -20,17 +20,29 @@ MODULES = [
     "bench.cold_start_bench",
     "bench.memory_bench",
     "bench.task_root_bench",
+    "bench.openai_bench",
 ]
 RESULTS_PATH = Path(__file__).with_name("RESULTS.md")
+
+
+def _short_names(module: str) -> set[str]:
+    """What `--only` accepts for a module: its name, and its name without `_bench` (`openai`)."""
+    name = module.rsplit(".", 1)[-1]
+    return {name, name.removesuffix("_bench")}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (a smoke run)")
-    parser.add_argument("--only", action="append", default=[], help="run only this module (repeatable)")
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        help="run only this module, e.g. path_bench or path (repeatable)",
+    )
     parser.add_argument("--output", type=Path, default=RESULTS_PATH, help="where to write the table")
     args = parser.parse_args(argv)
-    modules = [name for name in MODULES if not args.only or name.rsplit(".", 1)[-1] in args.only]
+    modules = [name for name in MODULES if not args.only or _short_names(name) & set(args.only)]
     if not modules:
         parser.error(f"--only matched none of {', '.join(MODULES)}")
     sections: list[Section] = []

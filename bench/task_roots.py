@@ -30,8 +30,13 @@ requirements file changes.
 from __future__ import annotations
 
 import hashlib
+import io
+import os
 import shutil
-from dataclasses import dataclass
+import subprocess
+import tarfile
+import tempfile
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bench.image_build import (
@@ -195,3 +200,55 @@ def tree_size(root: Path) -> tuple[int, int]:
             total += path.stat().st_size
             files += 1
     return total, files
+
+
+def commit_available(commit: str) -> str | None:
+    """The full id of `commit` when this checkout's git history has it (None: no git, a shallow clone or
+    an export without history), so a benchmark can skip its contender instead of failing."""
+    try:
+        found = subprocess.run(
+            ["git", "-C", str(REPO), "rev-parse", "--verify", "--quiet", f"{commit}^{{commit}}"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    full = found.stdout.strip()
+    return full if found.returncode == 0 and full else None
+
+
+def prepare_at_commit(roots: TaskRoots, commit: str, variant: str) -> TaskRoots:
+    """`roots` plus a `variant` root: the `image` layout with the runtime and handler files of `commit`
+    (from `git archive`) instead of the working tree's, compiled as the Dockerfile compiles them.
+
+    The packages are hard links to the image root's files (the same bytes, the same page cache), so only
+    our own files differ. Raises RuntimeError when git cannot export the commit (see commit_available).
+    """
+    image = roots.root("image")
+    root = image.parent / variant
+    shutil.rmtree(root, ignore_errors=True)
+    ours = {*RUNTIME_FILES}
+    shutil.copytree(
+        image,
+        root,
+        symlinks=True,
+        copy_function=os.link,
+        ignore=lambda folder, names: [n for n in names if folder == str(image) and n in ours],
+    )
+    with tempfile.TemporaryDirectory(prefix="bench-commit-") as scratch:
+        archive = subprocess.run(
+            ["git", "-C", str(REPO), "archive", "--format=tar", commit,
+             *(f"runtime/{name}" for name in RUNTIME_FILES)],
+            capture_output=True,
+            timeout=120,
+            check=False,
+        )  # fmt: skip
+        if archive.returncode != 0:
+            raise RuntimeError(f"git archive {commit} failed: {archive.stderr.decode(errors='replace')}")
+        with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+            tar.extractall(scratch, filter="data")
+        copy_ours(root, RUNTIME_FILES, Path(scratch) / "runtime")
+    compile_tree(root, "streaming_runtime", "bedrock_handler")
+    return replace(roots, roots={**roots.roots, variant: root})

@@ -10,6 +10,7 @@ from __future__ import annotations
 import bisect
 import socket
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 
@@ -41,12 +42,20 @@ class TimedResponse:
 
 
 def post(
-    port: int, body: bytes, *, content_type: str = "text/plain", timeout: float = 120.0
+    port: int,
+    body: bytes,
+    *,
+    content_type: str = "text/plain",
+    path: str = "/",
+    headers: Sequence[tuple[str, str]] = (),
+    timeout: float = 120.0,
 ) -> TimedResponse:
-    """POST `body` to http://127.0.0.1:port/ on a fresh connection (Connection: close) and read it all."""
+    """POST `body` to http://127.0.0.1:port`path` on a fresh connection (Connection: close) and read it
+    all; `headers` are sent besides Host, Content-Type, Content-Length and Connection."""
+    extra = "".join(f"{name}: {value}\r\n" for name, value in headers)
     head = (
-        f"POST / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: {content_type}\r\n"
-        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: {content_type}\r\n"
+        f"{extra}Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
     ).encode("latin-1")
     times: list[float] = []
     ends: list[int] = []
