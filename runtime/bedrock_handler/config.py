@@ -102,11 +102,13 @@ class HandlerConfig(NamedTuple):
         return config
 
 
-class _Reader(NamedTuple):
+class _Reader:
     """Reads typed values from the environment, collecting problems instead of stopping at the first."""
 
-    environ: Mapping[str, str]
-    problems: list[str]
+    __slots__ = ("environ", "problems")
+
+    def __init__(self, environ: Mapping[str, str], problems: list[str]) -> None:
+        self.environ, self.problems = environ, problems
 
     def id_list(self, name: str) -> tuple[str, ...]:
         ids = tuple(part.strip() for part in self.environ.get(name, "").split(",") if part.strip())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from bedrock_handler import fields
+from bedrock_handler import chat
 from bedrock_handler.chat import ChatRequest, Message
 from bedrock_handler.config import HandlerConfig
 from bedrock_handler.errors import MethodNotAllowedError, RequestError
@@ -36,7 +36,7 @@ class NativeCall:
 
 
 def parse(http: HttpRequest, *, config: HandlerConfig) -> NativeCall:
-    """Validate method, output format, body encoding, size, content type and fields."""
+    """Validate method, output format, body encoding, size, content type and chat."""
     if http.method != "POST":
         raise MethodNotAllowedError(http.method, allow="POST")
     output_format = _output_format(http.query, http.headers.get("accept", ""))
@@ -75,30 +75,30 @@ def _build(config: HandlerConfig, doc: dict[str, Any]) -> ChatRequest:
     if ("prompt" in doc) == ("messages" in doc):
         raise RequestError("give exactly one of prompt or messages")
     if "prompt" in doc:
-        messages: tuple[Message, ...] = (Message("user", fields.non_empty_text(doc["prompt"], "prompt")),)
+        messages: tuple[Message, ...] = (Message("user", chat.non_empty_text(doc["prompt"], "prompt")),)
     else:
         messages = _messages(doc["messages"])
     return ChatRequest(
         model_id=_model_id(doc.get("modelId"), config),
         messages=messages,
-        max_tokens=fields.token_limit(
+        max_tokens=chat.token_limit(
             doc.get("maxTokens"),
             "maxTokens",
             default=config.default_max_tokens,
             limit=config.max_tokens_limit,
         ),
-        system=None if doc.get("system") is None else fields.non_empty_text(doc["system"], "system"),
-        temperature=fields.number_in(doc.get("temperature"), "temperature", high=1),
-        top_p=fields.number_in(doc.get("topP"), "topP", high=1),
-        stop_sequences=fields.stop_sequences(doc.get("stopSequences"), "stopSequences"),
+        system=None if doc.get("system") is None else chat.non_empty_text(doc["system"], "system"),
+        temperature=chat.number_in(doc.get("temperature"), "temperature", high=1),
+        top_p=chat.number_in(doc.get("topP"), "topP", high=1),
+        stop_sequences=chat.stop_sequences(doc.get("stopSequences"), "stopSequences"),
     )
 
 
 def _messages(value: object) -> tuple[Message, ...]:
     if not isinstance(value, list) or not value:
         raise RequestError("messages must be a non-empty list")
-    if len(value) > fields.MAX_MESSAGES:
-        raise RequestError(f"messages may hold at most {fields.MAX_MESSAGES} entries")
+    if len(value) > chat.MAX_MESSAGES:
+        raise RequestError(f"messages may hold at most {chat.MAX_MESSAGES} entries")
     parsed = tuple(_message(item, index) for index, item in enumerate(value))
     for index, message in enumerate(parsed):
         expected = "user" if index % 2 == 0 else "assistant"
@@ -120,7 +120,7 @@ def _message(item: object, index: int) -> Message:
         raise RequestError(f"{where}.role must be 'user' or 'assistant'")
     content = item.get("content")
     if isinstance(content, str):
-        return Message(role, fields.non_empty_text(content, f"{where}.content"))
+        return Message(role, chat.non_empty_text(content, f"{where}.content"))
     if not isinstance(content, list) or not content:
         raise RequestError(
             f"{where}.content must be a non-empty string or a non-empty list of {{'text': str}}"
@@ -129,7 +129,7 @@ def _message(item: object, index: int) -> Message:
     for block_index, block in enumerate(content):
         if not isinstance(block, dict) or set(block) != {"text"}:
             raise RequestError(f"{where}.content[{block_index}] must be an object {{'text': str}}")
-        texts.append(fields.non_empty_text(block["text"], f"{where}.content[{block_index}].text"))
+        texts.append(chat.non_empty_text(block["text"], f"{where}.content[{block_index}].text"))
     return Message(role, "\n".join(texts))
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from bedrock_handler import fields
+from bedrock_handler import chat
 from bedrock_handler.chat import ChatRequest, Message
 from bedrock_handler.config import HandlerConfig
 from bedrock_handler.errors import MethodNotAllowedError, RequestError
@@ -109,13 +109,13 @@ def parse(http: HttpRequest, *, config: HandlerConfig) -> OpenAICall:
     request = ChatRequest(
         model_id=_model_id(body.get("model"), config),
         messages=messages,
-        max_tokens=fields.token_limit(
+        max_tokens=chat.token_limit(
             limit, limit_name, default=config.default_max_tokens, limit=config.max_tokens_limit
         ),
         system=system,
-        temperature=fields.number_in(body.get("temperature"), "temperature", high=1, hint=_TEMPERATURE_HINT),
-        top_p=fields.number_in(body.get("top_p"), "top_p", high=1),
-        stop_sequences=fields.stop_sequences([stop] if isinstance(stop, str) else stop, "stop"),
+        temperature=chat.number_in(body.get("temperature"), "temperature", high=1, hint=_TEMPERATURE_HINT),
+        top_p=chat.number_in(body.get("top_p"), "top_p", high=1),
+        stop_sequences=chat.stop_sequences([stop] if isinstance(stop, str) else stop, "stop"),
     )
     return OpenAICall(
         request=request,
@@ -186,8 +186,8 @@ def _conversation(value: object) -> tuple[str | None, tuple[Message, ...]]:
     consecutive turns of one role are merged, as Converse requires alternation."""
     if not isinstance(value, list) or not value:
         raise RequestError("messages must be a non-empty list", param="messages")
-    if len(value) > fields.MAX_MESSAGES:
-        raise RequestError(f"messages may hold at most {fields.MAX_MESSAGES} entries", param="messages")
+    if len(value) > chat.MAX_MESSAGES:
+        raise RequestError(f"messages may hold at most {chat.MAX_MESSAGES} entries", param="messages")
     system: list[str] = []
     turns: list[Message] = []
     for index, item in enumerate(value):
@@ -225,7 +225,7 @@ def _message(item: object, where: str) -> tuple[str, str]:
             raise RequestError(f"{where}.{key} must be a string", param="messages")
     content = item.get("content")
     if isinstance(content, str):
-        return role, fields.non_empty_text(content, f"{where}.content")
+        return role, chat.non_empty_text(content, f"{where}.content")
     if not isinstance(content, list) or not content:
         raise RequestError(
             f"{where}.content must be a non-empty string or list of text parts", param="messages"
@@ -242,4 +242,4 @@ def _text_part(part: object, where: str) -> str:
         raise RequestError(f"{where}.type {shown!r} is not supported; send text parts", param="messages")
     if extra := sorted(set(part) - {"type", "text"}):
         raise RequestError(f"{where}.{extra[0][:64]} is not supported", param="messages")
-    return fields.non_empty_text(part.get("text"), f"{where}.text")
+    return chat.non_empty_text(part.get("text"), f"{where}.text")
