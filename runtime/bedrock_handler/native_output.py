@@ -72,8 +72,13 @@ class NativeEncoder:
         self.headers = response_headers(fmt)
 
     def delta(self, text: str) -> str:
-        """One text delta."""
-        return text if self._fmt is OutputFormat.TEXT else _event(self._fmt, "delta", {"text": text})
+        """One text delta (only the text is serialised per delta: the hot path of every stream)."""
+        if self._fmt is OutputFormat.TEXT:
+            return text
+        quoted = json.dumps(text, ensure_ascii=False)
+        if self._fmt is OutputFormat.SSE:
+            return 'event: delta\ndata: {"text":' + quoted + "}\n\n"
+        return '{"type":"delta","text":' + quoted + "}\n"
 
     def done(self, summary: Summary) -> str:
         """The final event; raw text has none (its end is the end of the body)."""
