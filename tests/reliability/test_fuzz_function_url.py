@@ -10,15 +10,11 @@ printed.
 from __future__ import annotations
 
 import json
-import os
 import time
-from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from collections.abc import Iterator
 
 import pytest
-from hypothesis import HealthCheck, event, example, given, settings
-from hypothesis import seed as hypothesis_seed
+from hypothesis import event, example, given
 from streaming_runtime import wire
 
 from emulator.config import EmulatorConfig
@@ -26,6 +22,14 @@ from emulator.invocations import BodyChunk, FunctionFailed, ResponseEnd, Respons
 from emulator.local_lambda import Emulator
 from emulator.relay import next_event
 from tests.reliability import fuzz_strategies as fs
+from tests.reliability.fuzz_target import (
+    EXAMPLES,
+    FUNCTION_TIMEOUT_S,
+    SLACK_S,
+    EmulatorTarget,
+    fuzz_settings,
+    fuzzed_emulator,
+)
 from tests.reliability.raw_http import RawReply, build_request, exchange
 from tests.reliability.stream_checks import (
     EMULATOR_ERROR_TYPES,
@@ -35,60 +39,22 @@ from tests.reliability.stream_checks import (
 )
 from tests.support.emulator_process import EmulatorProcess, hermetic_env
 
-FUNCTION_TIMEOUT_S = 6.0  # the emulator's --timeout: nothing the fuzzer sends may come near it
-SLACK_S = 4.0  # the bound on every reply is the function timeout plus this
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "150"))
-SEED = os.environ.get("FUZZ_SEED")
 # Fewer botocore retries: a throttled or unavailable stand-in answers at once instead of backing off.
 FUNCTION_ENV = {"BEDROCK_MAX_ATTEMPTS": "1", "AWS_LAMBDA_LOG_LEVEL": "WARN"}
 
-F = TypeVar("F", bound=Callable[..., Any])
 # Huge generated bodies make hypothesis warn about their repr; the size is the point.
 pytestmark = pytest.mark.filterwarnings("ignore:Generating overly large repr")
-
-
-def fuzz_settings(examples: int) -> Callable[[F], F]:
-    """Reproducible in CI (derandomized), seeded under `make fuzz`; no example database in the checkout."""
-    configured = settings(
-        max_examples=examples,
-        deadline=None,
-        database=None,
-        derandomize=SEED is None,
-        suppress_health_check=[
-            HealthCheck.too_slow,
-            HealthCheck.data_too_large,
-            HealthCheck.large_base_example,
-        ],
-        print_blob=True,
-    )
-
-    def apply(test: F) -> F:
-        test = configured(test)
-        return hypothesis_seed(int(SEED))(test) if SEED is not None else test
-
-    return apply
 
 
 # --- through the Function URL (one emulator subprocess for the module) -----------------------------
 
 
-class Target:
-    """The emulator under test: its address, and its one runtime's pid and invocation count."""
+class Target(EmulatorTarget):
+    """The emulator under test, and the outcomes of test_arbitrary_requests_..."""
 
     def __init__(self, emulator: EmulatorProcess) -> None:
-        self.emulator = emulator
-        parts = urlsplit(emulator.url)
-        self.address = (parts.hostname or "127.0.0.1", parts.port or 80)
-        self.host = parts.netloc
-        self.pid, _ = self.sandbox()
-        self.counts: dict[str, int] = {}  # outcomes of test_arbitrary_requests_...
-
-    def sandbox(self) -> tuple[int, int]:
-        reply = exchange(
-            self.address, build_request("GET", "/_emulator/health", [], b"", host=self.host), timeout=10
-        )
-        state = reply.json()["sandboxes"][0]
-        return state["pid"], state["invocations"]
+        super().__init__(emulator)
+        self.counts: dict[str, int] = {}
 
     def send(self, case: fs.HttpCase) -> RawReply:
         data = build_request(
@@ -99,15 +65,8 @@ class Target:
 
 @pytest.fixture(scope="module")
 def target() -> Iterator[Target]:
-    env_args = [arg for name, value in FUNCTION_ENV.items() for arg in ("--env", f"{name}={value}")]
-    with EmulatorProcess(
-        ["--timeout", str(FUNCTION_TIMEOUT_S), "--log-level", "WARNING", *env_args]
-    ) as running:
+    with fuzzed_emulator(FUNCTION_ENV) as running:
         yield Target(running)
-        log = running.log()
-    # The emulator never hit a bug of its own (the runtime's handler tracebacks are the function's log).
-    assert "unexpected error serving" not in log, log[-4000:]
-    assert "Exception occurred during processing" not in log, log[-4000:]
 
 
 def check_reply(target: Target, case: fs.HttpCase, reply: RawReply, invocations_before: int) -> str:

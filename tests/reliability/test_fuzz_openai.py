@@ -10,25 +10,26 @@ printed.
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from collections.abc import Iterator
+from typing import Any
 
 import openai
 import pytest
-from hypothesis import HealthCheck, event, example, given, settings
-from hypothesis import seed as hypothesis_seed
+from hypothesis import event, example, given
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 from tests.reliability import openai_strategies as ost
+from tests.reliability.fuzz_target import (
+    EXAMPLES,
+    FUNCTION_TIMEOUT_S,
+    SLACK_S,
+    EmulatorTarget,
+    fuzz_settings,
+    fuzzed_emulator,
+)
 from tests.reliability.raw_http import RawReply, build_request, exchange
 from tests.support.emulator_process import EmulatorProcess
 
-FUNCTION_TIMEOUT_S = 6.0  # the emulator's --timeout: nothing the fuzzer sends may come near it
-SLACK_S = 4.0
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "150"))
-SEED = os.environ.get("FUZZ_SEED")
 FUNCTION_ENV = {
     "BEDROCK_MAX_ATTEMPTS": "1",
     "AWS_LAMBDA_LOG_LEVEL": "WARN",
@@ -44,50 +45,15 @@ CLIENT_ERROR_CODES = {
     415: {"unsupported_media_type"},
 }
 
-F = TypeVar("F", bound=Callable[..., Any])
 pytestmark = pytest.mark.filterwarnings("ignore:Generating overly large repr")
 
 
-def fuzz_settings(examples: int) -> Callable[[F], F]:
-    """Reproducible in CI (derandomized), seeded under `make fuzz`; no example database in the checkout."""
-    configured = settings(
-        max_examples=examples,
-        deadline=None,
-        database=None,
-        derandomize=SEED is None,
-        suppress_health_check=[
-            HealthCheck.too_slow,
-            HealthCheck.data_too_large,
-            HealthCheck.large_base_example,
-        ],
-        print_blob=True,
-    )
-
-    def apply(test: F) -> F:
-        test = configured(test)
-        return hypothesis_seed(int(SEED))(test) if SEED is not None else test
-
-    return apply
-
-
-class Target:
-    """The emulator under test: its address, its one runtime's pid, and what the fuzz run reached."""
+class Target(EmulatorTarget):
+    """The emulator under test, and what the fuzz run reached."""
 
     def __init__(self, emulator: EmulatorProcess) -> None:
-        self.emulator = emulator
-        parts = urlsplit(emulator.url)
-        self.url = emulator.url
-        self.address = (parts.hostname or "127.0.0.1", parts.port or 80)
-        self.host = parts.netloc
-        self.pid, _ = self.sandbox()
+        super().__init__(emulator)
         self.outcomes: dict[str, int] = {}
-
-    def sandbox(self) -> tuple[int, int]:
-        reply = exchange(
-            self.address, build_request("GET", "/_emulator/health", [], b"", host=self.host), timeout=10
-        )
-        state = reply.json()["sandboxes"][0]
-        return state["pid"], state["invocations"]
 
     def send(self, case: ost.OpenAICase) -> RawReply:
         http = case.http()
@@ -97,15 +63,9 @@ class Target:
 
 @pytest.fixture(scope="module")
 def target() -> Iterator[Target]:
-    env_args = [arg for name, value in FUNCTION_ENV.items() for arg in ("--env", f"{name}={value}")]
-    with EmulatorProcess(
-        ["--timeout", str(FUNCTION_TIMEOUT_S), "--log-level", "WARNING", *env_args]
-    ) as running:
+    with fuzzed_emulator(FUNCTION_ENV) as running:
         yield Target(running)
-        log = running.log()
-    assert "runtime exited" not in log, log[-4000:]  # the one runtime served every request
-    assert "unexpected error serving" not in log, log[-4000:]
-    assert "Exception occurred during processing" not in log, log[-4000:]
+    assert "runtime exited" not in running.log(), running.log()[-4000:]  # one runtime served every request
 
 
 def sse_payloads(body: bytes) -> list[Any]:
