@@ -51,14 +51,16 @@ def response_headers(fmt: OutputFormat) -> dict[str, str]:
     return headers
 
 
-def _compact(document: Mapping[str, object]) -> str:
-    return json.dumps(document, separators=(",", ":"), ensure_ascii=False)
+def _compact(document: Mapping[str, object], *, ascii_only: bool = False) -> str:
+    # Errors are ASCII JSON: their messages may quote a value holding a lone surrogate (from an event
+    # or a Bedrock error), which UTF-8 cannot encode.
+    return json.dumps(document, separators=(",", ":"), ensure_ascii=ascii_only)
 
 
-def _event(fmt: OutputFormat, name: str, document: Mapping[str, object]) -> str:
+def _event(fmt: OutputFormat, name: str, document: Mapping[str, object], *, ascii_only: bool = False) -> str:
     if fmt is OutputFormat.SSE:
-        return f"event: {name}\ndata: {_compact(document)}\n\n"
-    return _compact({"type": name, **document}) + "\n"
+        return f"event: {name}\ndata: {_compact(document, ascii_only=ascii_only)}\n\n"
+    return _compact({"type": name, **document}, ascii_only=ascii_only) + "\n"
 
 
 class NativeEncoder:
@@ -92,8 +94,10 @@ class NativeEncoder:
         """
         detail = {"type": exc.error_type, "message": exc.message}
         if self._fmt is OutputFormat.SSE:
-            return _event(self._fmt, "error", detail)
-        return "" if self._fmt is OutputFormat.TEXT else _event(self._fmt, "error", {"error": detail})
+            return _event(self._fmt, "error", detail, ascii_only=True)
+        if self._fmt is OutputFormat.TEXT:
+            return ""
+        return _event(self._fmt, "error", {"error": detail}, ascii_only=True)
 
 
 def error_body(*, error_type: str, message: str) -> str:
@@ -102,7 +106,7 @@ def error_body(*, error_type: str, message: str) -> str:
     ASCII JSON: a message may name a value from a direct invoke's event (a method) that holds a lone
     surrogate, which UTF-8 cannot encode.
     """
-    return json.dumps({"error": {"type": error_type, "message": message}}, separators=(",", ":"))
+    return _compact({"error": {"type": error_type, "message": message}}, ascii_only=True)
 
 
 def error_response(exc: HandlerError) -> StreamingResponse:

@@ -67,6 +67,12 @@ def error_json(exc: HandlerError | ModelStreamError) -> dict[str, object]:
     return {"error": detail}
 
 
+def error_text(exc: HandlerError | ModelStreamError) -> str:
+    """`error_json` as ASCII JSON, unlike the chunks: a message or param may name a field the client sent
+    (or quote Bedrock), and a lone surrogate (`"\\ud800": 1`) could not be encoded as UTF-8 by the runtime."""
+    return json.dumps(error_json(exc), separators=(",", ":"))
+
+
 def _compact(document: Mapping[str, object]) -> str:
     return json.dumps(document, separators=(",", ":"), ensure_ascii=False)
 
@@ -78,10 +84,7 @@ def error_response(exc: HandlerError, *, request_id: str) -> StreamingResponse:
         headers["x-should-retry"] = "false"
     if exc.status == 429:
         headers["retry-after"] = str(RETRY_AFTER_S)
-    # ASCII escapes, unlike the chunks: a message or param may name a field the client sent, and a key
-    # holding a lone surrogate (`"\\ud800": 1`) could not be encoded as UTF-8 by the runtime.
-    body = json.dumps(error_json(exc), separators=(",", ":"))
-    return StreamingResponse([body], status_code=exc.status, headers=headers)
+    return StreamingResponse([error_text(exc)], status_code=exc.status, headers=headers)
 
 
 class ChunkEncoder:
@@ -128,7 +131,7 @@ class ChunkEncoder:
 
     def error(self, exc: ModelStreamError) -> str:
         """`data: {"error": {...}}` (the SDK raises it as `APIError`), then `[DONE]`."""
-        return f"data: {_compact(error_json(exc))}\n\n" + _DONE
+        return f"data: {error_text(exc)}\n\n" + _DONE
 
 
 class CompletionEncoder:
@@ -170,4 +173,4 @@ class CompletionEncoder:
 
     def error(self, exc: ModelStreamError) -> str:
         """The error object (only reachable if a body was already sent, which this encoder never does)."""
-        return _compact(error_json(exc))
+        return error_text(exc)

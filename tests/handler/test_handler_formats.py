@@ -261,3 +261,10 @@ def test_app_import_fails_on_bad_config() -> None:
     result = run_app_import(base_env(BEDROCK_API="invoke", MODEL_IDS="ai21.jamba-1-5-mini-v1:0"))
     assert result.returncode != 0
     assert "ConfigError" in result.stderr and "no InvokeModel format" in result.stderr
+
+
+@pytest.mark.parametrize("fmt", [OutputFormat.SSE, OutputFormat.NDJSON])
+def test_in_band_errors_are_ascii_json_so_a_lone_surrogate_can_be_sent(fmt: OutputFormat) -> None:
+    event = NativeEncoder(fmt).error(ModelStreamError("bad \ud800 é", error_type="t"))
+    event.encode("utf-8")  # what the runtime does with every piece; would raise UnicodeEncodeError
+    assert "\\ud800 \\u00e9" in event

@@ -478,3 +478,13 @@ def test_an_error_naming_any_field_encodes_as_utf8(name: str) -> None:
         "param": name,
         "code": "invalid_request",
     }
+
+
+def test_an_in_band_error_quoting_a_lone_surrogate_encodes_as_utf8() -> None:
+    error = ModelStreamError("Bedrock said \ud800", error_type="modelStreamErrorException")
+    for text in (
+        chunks().error(error),
+        openai_output.CompletionEncoder(completion_id="c", created=1, model="m", request_id="r").error(error),
+    ):
+        text.encode("utf-8")  # what the runtime does with every piece; would raise UnicodeEncodeError
+        assert "Bedrock said \\ud800" in text
