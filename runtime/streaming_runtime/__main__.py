@@ -10,7 +10,15 @@ from collections.abc import Mapping, Sequence
 
 from streaming_runtime.client import RuntimeApiClient
 from streaming_runtime.config import RuntimeConfig
-from streaming_runtime.errors import ConfigError, ErrorPayload, RuntimeApiError
+from streaming_runtime.errors import (
+    EXIT_CONFIG_ERROR,
+    EXIT_INIT_ERROR,
+    EXIT_OK,
+    EXIT_RUNTIME_API_ERROR,
+    ConfigError,
+    ErrorPayload,
+    RuntimeApiError,
+)
 from streaming_runtime.handler_loader import load_handler
 from streaming_runtime.logging_setup import configure_logging
 from streaming_runtime.loop import run
@@ -18,11 +26,6 @@ from streaming_runtime.loop import run
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at start-up (type checkers see True)
 if TYPE_CHECKING:
     from streaming_runtime.handler_loader import Handler
-
-EXIT_OK = 0
-EXIT_INIT_ERROR = 1  # the handler could not be loaded; reported to /runtime/init/error
-EXIT_CONFIG_ERROR = 2  # the environment is unusable (no Runtime API address); nothing could be reported
-EXIT_RUNTIME_API_ERROR = 3  # the Runtime API answered 500 or went away
 
 logger = logging.getLogger("streaming_runtime")
 
@@ -41,6 +44,12 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         handler = _load_handler_for_good(config)
     except Exception as exc:
         return _report_init_error(client, exc)
+    if config.max_concurrency > 1:
+        client.close()  # each worker opens its own connections
+        # Imported here: the classic runtime's start-up never pays for the Managed Instances mode.
+        from streaming_runtime.workers import WorkerPool  # noqa: PLC0415
+
+        return WorkerPool(config=config, handler=handler, size=config.max_concurrency).serve()
     try:
         run(client, handler, max_invocations=config.max_invocations, config=config)
     except RuntimeApiError as exc:

@@ -26,6 +26,7 @@ class RuntimeConfig(Record):
         "log_group_name",
         "log_level",
         "log_stream_name",
+        "max_concurrency",
         "max_invocations",
         "max_response_bytes",
         "memory_limit_in_mb",
@@ -44,6 +45,7 @@ class RuntimeConfig(Record):
     log_level: str
     max_response_bytes: int
     max_invocations: int | None
+    max_concurrency: int
 
     def __init__(
         self,
@@ -60,6 +62,7 @@ class RuntimeConfig(Record):
         log_level: str = "INFO",
         max_response_bytes: int = wire.MAX_STREAMED_RESPONSE_BYTES,
         max_invocations: int | None = None,
+        max_concurrency: int = 1,
     ) -> None:
         self._assign(
             runtime_api=runtime_api,
@@ -74,6 +77,7 @@ class RuntimeConfig(Record):
             log_level=log_level,
             max_response_bytes=max_response_bytes,
             max_invocations=max_invocations,
+            max_concurrency=max_concurrency,
         )
 
     @classmethod
@@ -83,8 +87,12 @@ class RuntimeConfig(Record):
         if not runtime_api:
             raise ConfigError("AWS_LAMBDA_RUNTIME_API is not set (expected host:port of the Runtime API)")
         handler = argv[1] if len(argv) > 1 and argv[1] else environ.get("_HANDLER", "")
-        # Lambda treats anything but JSON as text (case-insensitive), as the managed runtime does.
-        log_format = "JSON" if environ.get("AWS_LAMBDA_LOG_FORMAT", "").upper() == "JSON" else "Text"
+        # Lambda Managed Instances: that many invocations at once in this environment (workers.py).
+        max_concurrency = _positive_int(environ, "AWS_LAMBDA_MAX_CONCURRENCY") or 1
+        # Lambda treats anything but JSON as text (case-insensitive), as the managed runtime does; Managed
+        # Instances support JSON only, and concurrent invocations need the requestId on every line.
+        json_logs = environ.get("AWS_LAMBDA_LOG_FORMAT", "").upper() == "JSON" or max_concurrency > 1
+        log_format = "JSON" if json_logs else "Text"
         log_level = environ.get("AWS_LAMBDA_LOG_LEVEL", "INFO").upper() or "INFO"
         if log_level not in LOG_LEVELS:
             raise ConfigError(f"AWS_LAMBDA_LOG_LEVEL={log_level!r} is not one of {', '.join(LOG_LEVELS)}")
@@ -102,6 +110,7 @@ class RuntimeConfig(Record):
             max_response_bytes=_positive_int(environ, ENV_MAX_RESPONSE_BYTES)
             or wire.MAX_STREAMED_RESPONSE_BYTES,
             max_invocations=_positive_int(environ, ENV_MAX_INVOCATIONS),
+            max_concurrency=max_concurrency,
         )
 
 

@@ -72,6 +72,12 @@ def _message(exc: BaseException) -> str:
         return f"<unprintable {type(exc).__name__}>"
 
 
+EXIT_OK = 0
+EXIT_INIT_ERROR = 1  # the handler could not be loaded; reported to /runtime/init/error
+EXIT_CONFIG_ERROR = 2  # the environment is unusable (no Runtime API address); nothing could be reported
+EXIT_RUNTIME_API_ERROR = 3  # the Runtime API answered 500 or went away
+
+
 class StreamingRuntimeError(Exception):
     """Base class of every error this package raises."""
 

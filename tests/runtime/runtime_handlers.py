@@ -182,3 +182,17 @@ def late_first_piece(event: Any, context: Any) -> Iterator[bytes]:
 
 def gc_state(event: Any, context: Any) -> Any:
     return {"at_import": GC_ENABLED_AT_IMPORT, "now": gc.isenabled(), "frozen": gc.get_freeze_count()}
+
+
+def lmi_stream(event: Any, context: Any) -> Iterator[str]:
+    """Lambda Managed Instances tests: a slow stream naming its own request id and tag in every piece;
+    `raise` fails the invocation, `exit` kills the worker process serving it."""
+    logging.getLogger("lmi").info("serving %s in %d", event["tag"], os.getpid())
+    if event.get("raise"):
+        raise ValueError(f"asked to fail {event['tag']}")
+    if event.get("exit"):
+        os._exit(9)
+    for index in range(event.get("pieces", 5)):
+        if index:
+            time.sleep(event.get("sleep", 0.1))
+        yield f"{context.aws_request_id}:{event['tag']}:{index}\n"
