@@ -162,10 +162,10 @@ def path_section(timings: dict[str, list[Timing]], samples: MicroSamples, *, ite
         f"or {MICRO_MANY} text deltas from memory; timed from the call until every body piece is encoded "
         f"to UTF-8 (what the runtime sends). {iterations:,} invocations per API and size after warm-up, "
         "native and OpenAI alternating (AB BA BA AB ...); paired rows pair the two invocations of a round. "
-        "An invocation = routing, request parsing, the encoder, the deadline watchdog's timer thread "
-        "(started with the first piece; most of the fixed cost and of its spread) and the log line; no "
+        "An invocation = routing, request parsing, the encoder, the deadline watchdog (scheduled on the "
+        "process's one timer thread with the first piece) and the log line; no "
         f"sockets. Per delta = (median time after `respond` returned at {MICRO_MANY} deltas - the same "
-        f"at {MICRO_FEW}) / {MICRO_MANY - MICRO_FEW}, which leaves the watchdog's thread start out.",
+        f"at {MICRO_FEW}) / {MICRO_MANY - MICRO_FEW}, which leaves the fixed cost out.",
         f"verdicts: the target (the OpenAI path adds <= {TARGET_ADDED_MS:g} ms to the warm path) is "
         "judged on the 95% confidence interval of the per-round median (distribution-free, from the "
         "order statistics): met when all of it is at or under the limit, missed when all of it is over, "

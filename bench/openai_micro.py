@@ -88,7 +88,7 @@ def event(api: str) -> dict[str, Any]:
 
 class Invocation(NamedTuple):
     """One invocation's times in seconds: `respond` returning its response (request parsed, model called,
-    the first piece pulled, which starts the deadline watchdog's timer thread), then the rest of the body
+    the first piece pulled, which schedules the deadline watchdog), then the rest of the body
     (the other deltas, the end, the log line)."""
 
     head: float
