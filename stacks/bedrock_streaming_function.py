@@ -14,8 +14,10 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from .bedrock_arns import INVOKE_STREAM_ACTION, ArnContext, ModelGrant, model_grants
+from .capacity_provider import attach_to_managed_instances
 from .checkov_skips import add_checkov_skips, function_skips, log_group_skips
 from .function_props import PropsToCheck, prop_problems
+from .managed_instances import ManagedInstances
 
 DEFAULT_RUNTIME_DIRECTORY = Path(__file__).resolve().parent.parent / "runtime"
 DEFAULT_HANDLER = "bedrock_handler.app.handler"
@@ -82,6 +84,10 @@ class BedrockStreamingFunction(Construct):
     :param botocore_services: the botocore service models the image keeps (the Dockerfile's
         ``BOTOCORE_SERVICES`` build argument); a handler that creates clients for other services names
         them too, ``("all",)`` keeps every model. Default: ``("bedrock-runtime",)``.
+    :param managed_instances: run on Lambda Managed Instances (an existing capacity provider, or one
+        created in your VPC), each execution environment serving ``max_concurrency`` streams; needs
+        ``memory_size`` >= 2048 and ``reserved_concurrent_executions=None``, excludes
+        ``provisioned_concurrency``. Default: None (on-demand Lambda).
     """
 
     def __init__(
@@ -105,6 +111,7 @@ class BedrockStreamingFunction(Construct):
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
         environment: Mapping[str, str] | None = None,
         botocore_services: Sequence[str] = DEFAULT_BOTOCORE_SERVICES,
+        managed_instances: ManagedInstances | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         problems = prop_problems(
@@ -122,6 +129,8 @@ class BedrockStreamingFunction(Construct):
                 inference_profile_regions=inference_profile_regions or {},
                 environment=environment or {},
                 botocore_services=botocore_services,
+                architecture=architecture,
+                managed_instances=managed_instances,
             )
         )
         if problems:
@@ -168,6 +177,14 @@ class BedrockStreamingFunction(Construct):
             environment=self._environment(max_tokens_limit, environment or {}),
         )
         """The ``DockerImageFunction``."""
+        self.capacity_provider: lambda_.ICapacityProvider | None = None
+        """The Lambda Managed Instances capacity provider (given or created); None on on-demand Lambda."""
+        if managed_instances is not None:
+            # The URL stays on the unqualified function: Lambda routes unqualified invocations of a
+            # Managed Instances function to its $LATEST.PUBLISHED version.
+            self.capacity_provider = attach_to_managed_instances(
+                self, function=self.function, settings=managed_instances, architecture=architecture
+            )
         self.alias: lambda_.Alias | None = None
         """Alias ``live`` holding provisioned concurrency and the URL; None without provisioning."""
         url_target: lambda_.IFunction = self.function
@@ -191,7 +208,11 @@ class BedrockStreamingFunction(Construct):
         public_url = auth_type == lambda_.FunctionUrlAuthType.NONE
         add_checkov_skips(
             self.function,
-            function_skips(reserved_concurrency=reserved_concurrent_executions, public_url=public_url),
+            function_skips(
+                reserved_concurrency=reserved_concurrent_executions,
+                public_url=public_url,
+                managed_instances=managed_instances is not None,
+            ),
         )
         add_checkov_skips(self.log_group, log_group_skips())
 

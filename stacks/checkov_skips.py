@@ -23,16 +23,31 @@ _PUBLIC_URL = (
     "auth_type=NONE was passed deliberately to make the URL public (e.g. for a browser chat page); "
     "the construct's default is AWS_IAM."
 )
+# On Lambda Managed Instances the placement and the caps live on the capacity provider, not the function.
+_MANAGED_INSTANCES_VPC = (
+    "Runs on Lambda Managed Instances: the instances are in the capacity provider's subnets and security "
+    "groups (AWS::Lambda::CapacityProvider VpcConfig), which this check does not read."
+)
+_MANAGED_INSTANCES_CONCURRENCY = (
+    "Runs on Lambda Managed Instances: concurrency is capped by the execution environments times the "
+    "per-environment maximum and by the capacity provider's vCPU limit; the construct refuses reserved "
+    "concurrency there."
+)
 _LOG_GROUP_KMS = (
     "CloudWatch Logs encrypts log data at rest by default; prompts and completions are never logged at "
     "INFO, so a customer-managed KMS key adds cost without protecting sensitive data."
 )
 
 
-def function_skips(*, reserved_concurrency: int | None, public_url: bool) -> dict[str, str]:
+def function_skips(
+    *, reserved_concurrency: int | None, public_url: bool, managed_instances: bool = False
+) -> dict[str, str]:
     """Check id -> reason for the function resource, given the options that relax a check."""
     skips = dict(_ALWAYS_ON_FUNCTION)
-    if reserved_concurrency is None:
+    if managed_instances:
+        skips["CKV_AWS_117"] = _MANAGED_INSTANCES_VPC
+        skips["CKV_AWS_115"] = _MANAGED_INSTANCES_CONCURRENCY
+    elif reserved_concurrency is None:
         skips["CKV_AWS_115"] = _NO_RESERVED_CONCURRENCY
     if public_url:
         skips["CKV_AWS_258"] = _PUBLIC_URL

@@ -8,8 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import aws_cdk as cdk
+from aws_cdk import aws_lambda as lambda_
 
 from .bedrock_arns import model_id_problems, profile_region_problems
+from .managed_instances import FunctionShape, ManagedInstances, managed_instances_problems
 
 MIN_MEMORY_MB, MAX_MEMORY_MB = 128, 10240
 MAX_TIMEOUT_SECONDS = 15 * 60
@@ -45,6 +47,9 @@ _RESERVED_ENV = frozenset(
     }
 )
 _PROP_OWNED_ENV = frozenset({"MODEL_IDS", "MODEL_ALIASES", "MAX_TOKENS_LIMIT"})
+# Lambda sets it on Managed Instances (from PerExecutionEnvironmentMaxConcurrency); set by hand it would
+# make the runtime fork workers that a one-invocation-at-a-time environment never feeds.
+_MANAGED_INSTANCES_ENV = "AWS_LAMBDA_MAX_CONCURRENCY"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -64,6 +69,8 @@ class PropsToCheck:
     inference_profile_regions: Mapping[str, Sequence[str]]
     environment: Mapping[str, str]
     botocore_services: Sequence[str]
+    architecture: lambda_.Architecture = lambda_.Architecture.ARM_64
+    managed_instances: ManagedInstances | None = None
 
 
 def prop_problems(props: PropsToCheck) -> list[str]:
@@ -77,6 +84,7 @@ def prop_problems(props: PropsToCheck) -> list[str]:
         *_origin_problems(props.allowed_origins),
         *_environment_problems(props.environment),
         *_botocore_service_problems(props.botocore_services),
+        *_managed_instances_problems(props),
     ]
 
 
@@ -139,7 +147,9 @@ def _runtime_problems(props: PropsToCheck) -> list[str]:
 
 def _size_problems(props: PropsToCheck) -> list[str]:
     problems = []
-    if _literal(props.memory_size) and not MIN_MEMORY_MB <= props.memory_size <= MAX_MEMORY_MB:
+    # Managed Instances have their own memory range, judged by _managed_instances_problems.
+    on_demand = props.managed_instances is None
+    if on_demand and _literal(props.memory_size) and not MIN_MEMORY_MB <= props.memory_size <= MAX_MEMORY_MB:
         problems.append(f"memory_size {props.memory_size} MB is outside {MIN_MEMORY_MB}-{MAX_MEMORY_MB} MB")
     if not props.timeout.is_unresolved():
         seconds = props.timeout.to_seconds()
@@ -191,6 +201,11 @@ def _environment_problems(environment: Mapping[str, str]) -> list[str]:
             problems.append(f"environment variable {name} is reserved by Lambda")
         elif name in _PROP_OWNED_ENV:
             problems.append(f"environment variable {name} is set from its prop; pass it there instead")
+        elif name == _MANAGED_INSTANCES_ENV:
+            problems.append(
+                f"environment variable {name} is set by Lambda on Managed Instances; "
+                "pass managed_instances=ManagedInstances(max_concurrency=...) instead"
+            )
     return problems
 
 
@@ -207,3 +222,17 @@ def _botocore_service_problems(services: Sequence[str]) -> list[str]:
     if "all" not in services and "bedrock-runtime" not in services:
         problems.append("botocore_services must keep 'bedrock-runtime' (the handler's own client)")
     return problems
+
+
+def _managed_instances_problems(props: PropsToCheck) -> list[str]:
+    if props.managed_instances is None:
+        return []
+    return managed_instances_problems(
+        props.managed_instances,
+        function=FunctionShape(
+            memory_size=props.memory_size,
+            architecture=props.architecture,
+            reserved_concurrent_executions=props.reserved_concurrent_executions,
+            provisioned_concurrency=props.provisioned_concurrency,
+        ),
+    )
