@@ -34,6 +34,7 @@ class EmulatorConfig:
     timeout: float = 300.0
     memory: int = 1024
     concurrency: int = 1
+    max_concurrency: int | None = None  # set: Lambda Managed Instances, that many invocations per runtime
     invoke_mode: str = "RESPONSE_STREAM"
     auth: str = "NONE"
     env: tuple[tuple[str, str], ...] = ()
@@ -56,6 +57,8 @@ class EmulatorConfig:
             raise ConfigError("--timeout must be positive")
         if args.concurrency < 1:
             raise ConfigError("--concurrency must be at least 1")
+        if args.max_concurrency is not None and args.max_concurrency < 1:
+            raise ConfigError("--max-concurrency must be at least 1")
         if args.memory < 128:
             raise ConfigError("--memory must be at least 128 (MB)")
         if args.max_queue < 0:
@@ -66,6 +69,9 @@ class EmulatorConfig:
         if "/" in runtime_cmd[0] and not Path(runtime_cmd[0]).is_absolute():
             # The runtime runs in the task root (as on Lambda), so anchor a relative program path here.
             runtime_cmd = (os.path.abspath(runtime_cmd[0]), *runtime_cmd[1:])
+        env = tuple(_parse_env(item) for item in args.env)
+        if args.max_concurrency is not None:
+            _check_managed_instances_env(env, args.max_concurrency)
         task_root = Path(args.task_root).resolve()
         if not task_root.is_dir():
             raise ConfigError(f"--task-root {task_root} is not a directory")
@@ -78,9 +84,10 @@ class EmulatorConfig:
             timeout=args.timeout,
             memory=args.memory,
             concurrency=args.concurrency,
+            max_concurrency=args.max_concurrency,
             invoke_mode=args.invoke_mode,
             auth=args.auth,
-            env=tuple(_parse_env(item) for item in args.env),
+            env=env,
             task_root=task_root,
             region=args.region,
             max_queue=args.max_queue,
@@ -96,6 +103,15 @@ def _parse_env(item: str) -> tuple[str, str]:
     return name, value
 
 
+def _check_managed_instances_env(env: tuple[tuple[str, str], ...], max_concurrency: int) -> None:
+    """--env may not contradict what a Managed Instances environment gets (--max-concurrency, JSON logs)."""
+    for name, value in env:
+        if name == "AWS_LAMBDA_MAX_CONCURRENCY" and value != str(max_concurrency):
+            raise ConfigError(f"--env {name}={value} contradicts --max-concurrency {max_concurrency}")
+        if name == "AWS_LAMBDA_LOG_FORMAT" and value.upper() != "JSON":
+            raise ConfigError(f"--env {name}={value}: Lambda Managed Instances only support JSON logs")
+
+
 def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     """The `serve` options (also reused by the `demo` subcommand)."""
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
@@ -108,6 +124,13 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--timeout", type=float, default=300.0, help="function timeout in seconds")
     parser.add_argument("--memory", type=int, default=1024, help="AWS_LAMBDA_FUNCTION_MEMORY_SIZE in MB")
     parser.add_argument("--concurrency", type=int, default=1, help="number of runtime processes")
+    parser.add_argument(
+        "--max-concurrency",
+        type=int,
+        default=None,
+        metavar="N",
+        help="Lambda Managed Instances: each runtime process serves up to N invocations at once",
+    )
     parser.add_argument("--invoke-mode", choices=INVOKE_MODES, default="RESPONSE_STREAM")
     parser.add_argument("--auth", choices=AUTH_TYPES, default="NONE", help="Function URL auth type")
     parser.add_argument(

@@ -117,6 +117,7 @@ class FunctionUrlHandler(NoDelayHandler):
             "status": "ok",
             "invokeMode": config.invoke_mode,
             "auth": config.auth,
+            "maxConcurrency": config.max_concurrency,
             **self.server.pool.health(),
         }
         render.send_json(self, 200, document)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import select
 import socket
 import sys
 import threading
@@ -55,3 +56,12 @@ class NoDelayHandler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s %s", self.address_string(), format % args)
+
+    def peer_alive(self) -> bool:
+        """Whether the client still holds the connection open. Meant for a request that long-polls: its
+        client has nothing more to send, so a readable socket that peeks empty (or fails) was hung up on."""
+        try:
+            readable, _, _ = select.select([self.connection], [], [], 0)
+            return not readable or bool(self.connection.recv(1, socket.MSG_PEEK))
+        except (OSError, ValueError):
+            return False

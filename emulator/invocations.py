@@ -34,6 +34,13 @@ class InvalidStateTransition(RuntimeApiRequestError):  # noqa: N818 - Lambda's e
     error_type = "InvalidStateTransition"
 
 
+class InvokeTimeout(InvalidStateTransition):
+    """A /response or /error for an invocation that already timed out (Lambda Managed Instances' 410)."""
+
+    status = 410
+    error_type = "InvokeTimeout"
+
+
 class InvalidResponseMode(RuntimeApiRequestError):  # noqa: N818 - Lambda's error name
     """Lambda-Runtime-Function-Response-Mode holds something other than "streaming"."""
 
@@ -89,6 +96,8 @@ class FunctionFailed:
 
 ResponseEvent = ResponseStart | BodyChunk | ResponseEnd | FunctionFailed
 
+TIMED_OUT = "Sandbox.Timedout"  # the error type of an invocation the platform timed out
+
 
 class State(enum.Enum):
     """Where an invocation is in its life."""
@@ -127,6 +136,12 @@ class Invocation:
     def done(self) -> bool:
         return self._done.is_set()
 
+    @property
+    def timed_out(self) -> bool:
+        """Whether the platform ended it for running past its timeout."""
+        outcome = self.outcome
+        return isinstance(outcome, FunctionFailed) and outcome.error_type == TIMED_OUT
+
     def add_done_callback(self, callback: Callable[[Invocation], None]) -> None:
         """Call `callback(self)` once the invocation is DONE (at once if it already is)."""
         with self._lock:
@@ -147,8 +162,12 @@ class Invocation:
         self._events.put(ResponseStart(content_type=content_type, streaming=streaming))
 
     def send_chunk(self, data: bytes) -> None:
-        if data and self._state is State.RESPONDING:
-            self._events.put(BodyChunk(data))
+        """Relay body bytes; InvokeTimeout once the invocation has timed out (the rest is not wanted)."""
+        if self._state is State.RESPONDING:
+            if data:
+                self._events.put(BodyChunk(data))
+        elif self.timed_out:
+            raise InvokeTimeout(f"invocation {self.request_id} timed out")
 
     def end_response(self, *, error: wire.StreamError | None = None, truncated: bool = False) -> None:
         """RESPONDING -> DONE."""
@@ -179,6 +198,7 @@ class Invocation:
     def _transition(self, source: State, target: State) -> None:
         with self._lock:
             if self._state is not source:
+                self._refuse_if_timed_out()
                 raise InvalidStateTransition(
                     f"invocation {self.request_id} is {self._state.value}, not {source.value}"
                 )
@@ -187,6 +207,7 @@ class Invocation:
     def _finish(self, event: ResponseEvent, *, allowed: tuple[State, ...]) -> None:
         with self._lock:
             if self._state not in allowed:
+                self._refuse_if_timed_out()
                 raise InvalidStateTransition(f"invocation {self.request_id} is {self._state.value}")
             self._state = State.DONE
             self.finished_at = time.monotonic()
@@ -196,3 +217,7 @@ class Invocation:
             self._done.set()
         for callback in callbacks:
             callback(self)
+
+    def _refuse_if_timed_out(self) -> None:
+        if self.timed_out:
+            raise InvokeTimeout(f"invocation {self.request_id} timed out")

@@ -16,6 +16,7 @@ from emulator.bedrock_stub import BedrockStub
 from emulator.config import EmulatorConfig
 from emulator.faults import FaultInjector
 from emulator.function_url import FunctionUrlServer
+from emulator.managed_sandbox import ManagedSandbox
 from emulator.pool import Pool
 from emulator.sandbox import Sandbox
 from emulator.supervisor import DUMMY_CREDENTIALS, Credentials
@@ -88,8 +89,10 @@ class Emulator:
         self.server = FunctionUrlServer(
             config=config, pool=self.pool, known_credentials=known, faults=self.faults
         )
+        # --max-concurrency: Lambda Managed Instances environments, each serving that many at once.
+        environment = Sandbox if config.max_concurrency is None else ManagedSandbox
         sandboxes = [
-            Sandbox(
+            environment(
                 index=index,
                 config=config,
                 credentials=runtime_credentials,

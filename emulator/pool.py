@@ -1,4 +1,5 @@
-"""The pool of execution environments: hands a free sandbox to each request, queues or throttles the rest."""
+"""The pool of execution environments: hands a free slot of a sandbox to each request, queues or throttles
+the rest."""
 
 from __future__ import annotations
 
@@ -14,23 +15,26 @@ class ThrottledError(Exception):
 
 
 class Pool:
-    """N sandboxes, each serving one request at a time; at most `max_queue` requests wait."""
+    """Sandboxes, each serving up to its `capacity` requests at once (1, or N with Lambda Managed
+    Instances); at most `max_queue` requests wait for a free slot."""
 
     def __init__(self, *, max_queue: int) -> None:
         self.max_queue = max_queue
         self.sandboxes: list[Sandbox] = []
-        self._free: list[Sandbox] = []
+        self._free: list[Sandbox] = []  # one entry per free slot
         self._waiting = 0
         self._cond = threading.Condition()
 
     def add(self, sandboxes: Sequence[Sandbox]) -> None:
         with self._cond:
             self.sandboxes.extend(sandboxes)
-            self._free.extend(sandboxes)
+            # Slots interleaved across environments, so requests spread over them before any fills up.
+            for depth in range(max((sandbox.capacity for sandbox in sandboxes), default=0)):
+                self._free.extend(sandbox for sandbox in sandboxes if depth < sandbox.capacity)
             self._cond.notify_all()
 
     def acquire(self, *, timeout: float) -> Sandbox:
-        """A free sandbox; raises ThrottledError when the queue is full or nothing frees up in `timeout`."""
+        """A sandbox with a free slot; ThrottledError when the queue is full or none frees up in `timeout`."""
         deadline = time.monotonic() + timeout
         with self._cond:
             if not self._free and self._waiting >= self.max_queue:
@@ -47,8 +51,9 @@ class Pool:
                 self._waiting -= 1
 
     def release(self, sandbox: Sandbox) -> None:
+        """Give back one of `sandbox`'s slots."""
         with self._cond:
-            if sandbox not in self._free:
+            if self._free.count(sandbox) < sandbox.capacity:
                 self._free.append(sandbox)
             self._cond.notify()
 
@@ -56,7 +61,8 @@ class Pool:
         with self._cond:
             free, waiting = len(self._free), self._waiting
         return {
-            "concurrency": len(self.sandboxes),
+            "concurrency": sum(sandbox.capacity for sandbox in self.sandboxes),
+            "environments": len(self.sandboxes),
             "free": free,
             "waiting": waiting,
             "maxQueue": self.max_queue,

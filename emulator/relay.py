@@ -12,6 +12,7 @@ from streaming_runtime import wire
 
 from emulator import render
 from emulator.invocations import (
+    TIMED_OUT,
     BodyChunk,
     FunctionFailed,
     Invocation,
@@ -34,8 +35,8 @@ def next_event(invocation: Invocation) -> ResponseEvent:
     """The next event; the sandbox's timer enforces the timeout, this is only a backstop."""
     event = invocation.next_event(timeout=invocation.timeout_s + _SAFETY_MARGIN_S)
     if event is None:
-        invocation.fail(FunctionFailed("Sandbox.Timedout", "the runtime stopped answering"))
-        event = invocation.next_event(timeout=1.0) or FunctionFailed("Sandbox.Timedout", "no answer")
+        invocation.fail(FunctionFailed(TIMED_OUT, "the runtime stopped answering"))
+        event = invocation.next_event(timeout=1.0) or FunctionFailed(TIMED_OUT, "no answer")
     return event
 
 

@@ -12,22 +12,22 @@ from streaming_runtime import wire
 
 from emulator import render
 from emulator.faults import FaultInjector
-from emulator.http_base import EmulatorHTTPServer, NoDelayHandler
+from emulator.http_base import EmulatorHTTPServer
 from emulator.invocations import (
     FunctionFailed,
     InvalidResponseMode,
     Invocation,
+    InvokeTimeout,
     PayloadTooLarge,
     RuntimeApiRequestError,
     TruncatedRequest,
 )
-from emulator.slot import InvocationSlot
+from emulator.request_body import RequestBodyHandler
+from emulator.slot import EnvironmentSlot
 
 log = logging.getLogger("emulator")
 
 _ID = r"(?P<request_id>[^/]+)"
-# Drain at most this much of a refused body so the runtime reads our reply instead of a reset.
-_MAX_DRAIN_BYTES = 8 * 1024 * 1024
 # Endpoint method -> the name a fault targets it by (emulator.faults.ENDPOINTS).
 _FAULT_ENDPOINTS = {
     "next_invocation": "next",
@@ -43,7 +43,7 @@ class RuntimeApiServer(EmulatorHTTPServer):
     def __init__(
         self,
         *,
-        slot: InvocationSlot,
+        slot: EnvironmentSlot,
         function_arn: str,
         host: str = "127.0.0.1",
         faults: FaultInjector | None = None,
@@ -60,7 +60,7 @@ class RuntimeApiServer(EmulatorHTTPServer):
         return f"{self.host}:{self.port}"
 
 
-class RuntimeApiHandler(NoDelayHandler):
+class RuntimeApiHandler(RequestBodyHandler):
     """Routes each Runtime API request to its endpoint method."""
 
     server: RuntimeApiServer
@@ -110,8 +110,9 @@ class RuntimeApiHandler(NoDelayHandler):
     # --- endpoints -------------------------------------------------------------------------------
 
     def next_invocation(self) -> None:
-        invocation = self.server.slot.wait_next()
+        invocation = self.server.slot.wait_next(peer_alive=self.peer_alive)
         if invocation is None:
+            self.close_connection = True
             render.send_runtime_api_error(self, 500, "ServiceShutdown", "the emulator is shutting down")
             return
         self.send_response(200)
@@ -175,6 +176,10 @@ class RuntimeApiHandler(NoDelayHandler):
         try:
             for chunk in body:
                 invocation.send_chunk(chunk)
+        except InvokeTimeout:
+            # Read the rest so the runtime (still alive in Managed Instances mode) gets our 410.
+            self._discard_chunks(body)
+            raise
         except (wire.ChunkedEncodingError, OSError) as exc:
             log.warning("[%s] streamed response cut off: %s", invocation.request_id, exc)
             invocation.end_response(truncated=True)
@@ -200,59 +205,6 @@ class RuntimeApiHandler(NoDelayHandler):
         except (UnicodeDecodeError, ValueError):
             payload = {"errorMessage": data.decode("utf-8", "replace")}
         return payload if isinstance(payload, dict) else {"errorMessage": str(payload)}
-
-    def _read_limited_body(self, *, limit: int) -> bytes | None:
-        """The whole request body, or None (after draining) when it exceeds `limit`."""
-        self._body_consumed = True
-        if self._is_chunked():
-            parts: list[bytes] = []
-            size = 0
-            for chunk in wire.iter_chunked(cast(BinaryIO, self.rfile)):
-                size += len(chunk)
-                if size <= limit:
-                    parts.append(chunk)
-            return b"".join(parts) if size <= limit else None
-        length = self._content_length()
-        if length > limit:
-            self._discard(length)
-            return None
-        return self.rfile.read(length)
-
-    def _drain_body(self) -> None:
-        if self._body_consumed:
-            return
-        self._body_consumed = True
-        try:
-            if self._is_chunked():
-                drained = 0
-                for chunk in wire.iter_chunked(cast(BinaryIO, self.rfile)):
-                    drained += len(chunk)
-                    if drained > _MAX_DRAIN_BYTES:
-                        self.close_connection = True
-                        return
-            else:
-                self._discard(self._content_length())
-        except (wire.ChunkedEncodingError, OSError, ValueError):
-            self.close_connection = True
-
-    def _discard(self, length: int) -> None:
-        if length > _MAX_DRAIN_BYTES:
-            self.close_connection = True
-            return
-        while length > 0:
-            data = self.rfile.read(min(length, 65536))
-            if not data:
-                return
-            length -= len(data)
-
-    def _is_chunked(self) -> bool:
-        return "chunked" in (self.headers.get("Transfer-Encoding") or "").lower()
-
-    def _content_length(self) -> int:
-        try:
-            return max(0, int(self.headers.get("Content-Length") or 0))
-        except ValueError:
-            return 0
 
     def _accept(self) -> None:
         render.send_accepted(self)

@@ -12,9 +12,9 @@ from collections.abc import Callable, Mapping
 
 from emulator.config import EmulatorConfig
 from emulator.faults import FaultInjector
-from emulator.invocations import FunctionFailed, Invocation, State
+from emulator.invocations import TIMED_OUT, FunctionFailed, Invocation, State
 from emulator.runtime_api import RuntimeApiServer
-from emulator.slot import InvocationSlot
+from emulator.slot import EnvironmentSlot, InvocationSlot
 from emulator.supervisor import Credentials, RuntimeProcess, function_arn, runtime_environment
 
 log = logging.getLogger("emulator")
@@ -22,7 +22,10 @@ lambda_log = logging.getLogger("emulator.lambda")
 
 
 class Sandbox:
-    """Runs one invocation at a time in one runtime process, respawning it when it is gone."""
+    """Runs one invocation at a time in one runtime process, respawning it when it is gone.
+
+    Subclasses change how many invocations run at once (`_new_slot`) and what a timeout does.
+    """
 
     def __init__(
         self,
@@ -37,7 +40,7 @@ class Sandbox:
     ) -> None:
         self.index = index
         self.config = config
-        self.slot = InvocationSlot()
+        self.slot = self._new_slot()
         self.slot.on_delivered = self._on_delivered
         self.api = RuntimeApiServer(slot=self.slot, function_arn=function_arn(config), faults=faults)
         self.api.serve_in_thread(f"runtime-api-{index}")
@@ -49,8 +52,16 @@ class Sandbox:
         self._on_free = on_free
         self._lock = threading.RLock()
         self._init_reported: RuntimeProcess | None = None
-        self._serving: RuntimeProcess | None = None  # the process the current invocation went to
+        self._served_by: dict[str, RuntimeProcess | None] = {}  # request id -> the process it went to
         self._closed = False
+
+    def _new_slot(self) -> EnvironmentSlot:
+        return InvocationSlot()
+
+    @property
+    def capacity(self) -> int:
+        """How many invocations this environment runs at once."""
+        return self.slot.capacity
 
     # --- lifecycle -------------------------------------------------------------------------------
 
@@ -66,6 +77,7 @@ class Sandbox:
                 credentials=self._credentials,
                 bedrock_url=self._bedrock_url,
                 host_environ=self._host_environ,
+                max_concurrency=self.config.max_concurrency,
             )
             self.process = RuntimeProcess(
                 command=self.config.runtime_cmd, env=env, cwd=self.config.task_root, on_exit=self._on_exit
@@ -81,24 +93,24 @@ class Sandbox:
         self.slot.close()
         if process is not None:
             process.kill(grace_s=grace_s)
-        current = self.slot.current
         shutdown = FunctionFailed("Sandbox.Shutdown", "the emulator is shutting down")
-        for invocation in (current, self.slot.take_pending()):
-            if invocation is not None:
-                invocation.fail(shutdown)
+        for invocation in [*self.slot.in_flight(), *self.slot.take_pending()]:
+            invocation.fail(shutdown)
         self.api.shutdown()
         self.api.server_close()
 
     def state(self) -> dict[str, object]:
         process = self.process
-        current = self.slot.current
-        busy = current is not None and not current.done
+        in_flight = len(self.slot.in_flight())
         return {
             "index": self.index,
             "pid": process.pid if process is not None and not process.exited else None,
             "runtimeApi": self.api.address,
-            "busy": busy,
+            "busy": in_flight > 0,
             "invocations": self.invocations,
+            "capacity": self.capacity,
+            "inFlight": in_flight,
+            "waitingNext": self.slot.waiting,
         }
 
     # --- invoking --------------------------------------------------------------------------------
@@ -120,13 +132,16 @@ class Sandbox:
         return invocation
 
     def _on_delivered(self, invocation: Invocation) -> None:
-        self._serving = self.process
-        self.invocations += 1
+        with self._lock:
+            self._served_by[invocation.request_id] = self.process
+            self.invocations += 1
         lambda_log.info("START RequestId: %s Version: $LATEST", invocation.request_id)
 
     def _on_done(self, invocation: Invocation) -> None:
         # The process that served it, even when a timeout or crash has already forgotten it.
-        process = self._serving if invocation.delivered_at is not None else self.process
+        with self._lock:
+            served_by = self._served_by.pop(invocation.request_id, None)
+        process = served_by if invocation.delivered_at is not None else self.process
         if invocation.delivered_at is not None:
             # Claimed here, in completion order: the report threads may run in either order.
             init_ms = self._claim_init_duration(invocation, process)
@@ -158,15 +173,10 @@ class Sandbox:
         lambda_log.info("\t".join(fields))
 
     def _on_timeout(self, invocation: Invocation) -> None:
+        """Lambda's classic timeout: the whole environment is reset (its runtime killed)."""
         if invocation.done:
             return
-        lambda_log.info(
-            "%s Task timed out after %.2f seconds",
-            time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()),
-            invocation.timeout_s,
-        )
-        message = f"Task timed out after {invocation.timeout_s:.2f} seconds"
-        failure = FunctionFailed("Sandbox.Timedout", message)
+        failure = log_timeout(invocation)
         with self._lock:
             process, self.process = self.process, None
             if process is not None:
@@ -192,9 +202,9 @@ class Sandbox:
             failure = init_error or FunctionFailed(
                 "Runtime.ExitError", f"Runtime exited with error: {_exit_status(returncode)}"
             )
-            current = self.slot.current
-            if current is not None and current.fail(failure):
-                log.error("[%s] %s: %s", current.request_id, failure.error_type, failure.message)
+            for current in self.slot.in_flight():
+                if current.fail(failure):
+                    log.error("[%s] %s: %s", current.request_id, failure.error_type, failure.message)
             if self._closed:
                 return
             if init_error is not None or was_serving:
@@ -204,11 +214,21 @@ class Sandbox:
                 if self.slot.has_pending:
                     self.ensure_process()
             else:
-                pending = self.slot.take_pending()
-                if pending is not None and pending.fail(failure):
-                    log.error("[%s] %s: %s", pending.request_id, failure.error_type, failure.message)
+                for pending in self.slot.take_pending():
+                    if pending.fail(failure):
+                        log.error("[%s] %s: %s", pending.request_id, failure.error_type, failure.message)
         if init_error is None:
             log.warning("sandbox %d: runtime exited (%s)", self.index, _exit_status(returncode))
+
+
+def log_timeout(invocation: Invocation) -> FunctionFailed:
+    """Log Lambda's timeout line for `invocation`; the failure its client gets."""
+    lambda_log.info(
+        "%s Task timed out after %.2f seconds",
+        time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()),
+        invocation.timeout_s,
+    )
+    return FunctionFailed(TIMED_OUT, f"Task timed out after {invocation.timeout_s:.2f} seconds")
 
 
 def _exit_status(returncode: int) -> str:

@@ -48,8 +48,10 @@ def runtime_environment(
     credentials: Credentials | None,
     bedrock_url: str | None,
     host_environ: Mapping[str, str],
+    max_concurrency: int | None = None,
 ) -> dict[str, str]:
-    """The environment of one runtime process: PROTOCOL.md §1.5 plus minimal host needs and --env."""
+    """The environment of one runtime process: PROTOCOL.md §1.5 plus minimal host needs and --env;
+    with `max_concurrency`, a Lambda Managed Instances environment (JSON logs, the only format LMI has)."""
     interpreter_dir = str(Path(sys.executable).parent)
     path = host_environ.get("PATH", "/usr/local/bin:/usr/bin:/bin")
     stream = f"{time.strftime('%Y/%m/%d', time.gmtime())}/[$LATEST]{secrets.token_hex(16)}"
@@ -82,7 +84,11 @@ def runtime_environment(
             env["AWS_SESSION_TOKEN"] = credentials.token
     if bedrock_url:
         env["AWS_ENDPOINT_URL_BEDROCK_RUNTIME"] = bedrock_url
-    env.update(dict(config.env))
+    if max_concurrency is not None:
+        env["AWS_LAMBDA_MAX_CONCURRENCY"] = str(max_concurrency)
+        env["AWS_LAMBDA_LOG_FORMAT"] = "JSON"
+        env["AWS_LAMBDA_INITIALIZATION_TYPE"] = "lambda-managed-instances"
+    env.update(dict(config.env))  # config refuses --env values that contradict the ones above
     return env
 
 

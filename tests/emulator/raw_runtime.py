@@ -14,6 +14,7 @@ import os
 import socket
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 API = os.environ["AWS_LAMBDA_RUNTIME_API"]
@@ -191,6 +192,11 @@ def main() -> None:
         file=sys.stderr,
         flush=True,
     )
+    serve(handle)
+
+
+def serve(handler: Callable[[str, dict[str, Any], socket.socket], bool]) -> None:
+    """The loop: GET /next on a connection of its own, then `handler`; exits when /next is refused."""
     next_sock = connect()
     already_asked = False
     while True:
@@ -199,7 +205,7 @@ def main() -> None:
         status, headers, event_bytes = read_reply(next_sock)
         if status != 200:
             sys.exit(1)
-        already_asked = handle(headers["lambda-runtime-aws-request-id"], json.loads(event_bytes), next_sock)
+        already_asked = handler(headers["lambda-runtime-aws-request-id"], json.loads(event_bytes), next_sock)
 
 
 if __name__ == "__main__":
