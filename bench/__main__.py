@@ -21,6 +21,7 @@ MODULES = [
     "bench.memory_bench",
     "bench.task_root_bench",
     "bench.openai_bench",
+    "bench.lmi_bench",
 ]
 RESULTS_PATH = Path(__file__).with_name("RESULTS.md")
 

@@ -33,7 +33,7 @@ from bench.openai_path import (
     rounds,
     sdk_consumer,
 )
-from bench.results import Row, Section, Spread
+from bench.results import Row, Section, Spread, resolved
 from bench.stub_probe import ProbedStub
 
 OUT_DIR = Path(__file__).resolve().parent / "out"
@@ -68,14 +68,6 @@ def _consumers(stub: ProbedStub) -> Iterator[dict[str, Consumer]]:
 def _ms(timings: list[Timing], field: str) -> list[float]:
     values: list[float] = [getattr(timing, field) for timing in timings]
     return values
-
-
-def resolved(low: float, high: float, limit: float) -> bool | None:
-    """A verdict only when the confidence interval settles it: True if all of it is at or under `limit`,
-    False if all of it is over, None (shown as -) when this run cannot tell."""
-    if high <= limit:
-        return True
-    return False if low > limit else None
 
 
 def warm_rows(timings: dict[str, list[Timing]]) -> list[Row]:

@@ -77,6 +77,14 @@ class Row:
         return self.ours / self.baseline
 
 
+def resolved(low: float, high: float, limit: float) -> bool | None:
+    """A verdict only when the confidence interval settles it: True if all of it is at or under `limit`,
+    False if all of it is over, None (shown as -) when this run cannot tell."""
+    if high <= limit:
+        return True
+    return False if low > limit else None
+
+
 @dataclass(frozen=True, slots=True)
 class Section:
     """A titled table of rows plus free-text notes (method, sample sizes)."""

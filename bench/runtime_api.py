@@ -3,6 +3,10 @@
 Raw sockets and a pool of pre-started worker threads instead of http.server: a thread started per
 connection and email-based header parsing would add ~100 us to every streamed response, the same for
 both runtimes, and hide the difference being measured (Lambda's own API server is compiled Go).
+
+Any number of runtime connections are served at once (one thread each, more started as they are needed),
+so a runtime with many workers can hold many GET /next open together (Lambda Managed Instances); `submit`
+queues an invocation without waiting for it, and `wait_waiting` waits until that many GET /next are open.
 """
 
 from __future__ import annotations
@@ -51,6 +55,8 @@ class BenchApi:
         self._workers: list[threading.Thread] = []
         self.next_times: list[float] = []
         self.first_next = threading.Event()
+        self.waiting = 0  # GET /next requests open now, waiting for an event
+        self._next_seen = threading.Condition()
         self._stopping = threading.Event()
         self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._listener.bind(("127.0.0.1", 0))
@@ -85,19 +91,35 @@ class BenchApi:
 
     def invoke(self, event: Any, *, timeout: float = 60.0) -> Result:
         """Queue one event and wait until its response has been received completely."""
-        request_id = str(uuid.uuid4())
-        result = Result(request_id=request_id)
-        self._results[request_id] = result
-        self._events.put((request_id, json.dumps(event).encode()))
+        result = self.submit(event)
         if not result.done.wait(timeout):
             raise TimeoutError(f"no complete response for {event!r} within {timeout}s")
         return result
 
-    def _add_worker(self) -> None:
+    def submit(self, event: Any) -> Result:
+        """Queue one event and return at once; `result.done` is set when its response is complete."""
+        request_id = str(uuid.uuid4())
+        result = Result(request_id=request_id)
+        self._results[request_id] = result
+        self._events.put((request_id, json.dumps(event).encode()))
+        return result
+
+    def wait_nexts(self, count: int, timeout: float) -> bool:
+        """Wait until `count` GET /next requests have arrived in all; False if they had not in `timeout`."""
+        with self._next_seen:
+            return self._next_seen.wait_for(lambda: len(self.next_times) >= count, timeout)
+
+    def wait_waiting(self, count: int, timeout: float) -> bool:
+        """Wait until at least `count` GET /next requests are open at once (False after `timeout`)."""
+        with self._next_seen:
+            return self._next_seen.wait_for(lambda: self.waiting >= count, timeout)
+
+    def _add_worker(self, *, idle: bool = True) -> None:
         worker = threading.Thread(target=self._work, daemon=True)
         self._workers.append(worker)
-        with self._lock:
-            self._idle += 1
+        if idle:
+            with self._lock:
+                self._idle += 1
         worker.start()
 
     def _accept_loop(self) -> None:
@@ -107,11 +129,16 @@ class BenchApi:
             except OSError:
                 return
             conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            # An idle thread is claimed here, not when it takes the connection: connections accepted in
+            # a burst (many workers starting at once) must each get a thread of their own, since a thread
+            # serves its connection until the runtime closes it.
             with self._lock:
                 self._open.add(conn)
                 spare = self._idle > 0
+                if spare:
+                    self._idle -= 1
             if not spare:
-                self._add_worker()
+                self._add_worker(idle=False)
             self._connections.put(conn)
 
     def _work(self) -> None:
@@ -119,8 +146,6 @@ class BenchApi:
             conn = self._connections.get()
             if conn is None:
                 return
-            with self._lock:
-                self._idle -= 1
             try:
                 self._serve(conn)
             except (OSError, ValueError, wire.ChunkedEncodingError):
@@ -146,15 +171,22 @@ class BenchApi:
                 self._post(conn, reader, path.decode(), headers)
 
     def _next(self, conn: socket.socket) -> bool:
-        self.next_times.append(time.monotonic())
+        with self._next_seen:
+            self.next_times.append(time.monotonic())
+            self.waiting += 1
+            self._next_seen.notify_all()
         self.first_next.set()
-        while True:
-            try:
-                request_id, body = self._events.get(timeout=0.02)
-                break
-            except queue.Empty:
-                if self._stopping.is_set():
-                    return False
+        try:
+            while True:
+                try:
+                    request_id, body = self._events.get(timeout=0.02)
+                    break
+                except queue.Empty:
+                    if self._stopping.is_set():
+                        return False
+        finally:
+            with self._next_seen:
+                self.waiting -= 1
         head = (
             f"HTTP/1.1 200 OK\r\n{wire.HEADER_REQUEST_ID}: {request_id}\r\n"
             f"{wire.HEADER_DEADLINE_MS}: {int(time.time() * 1000) + 300_000}\r\n"

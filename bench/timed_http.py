@@ -49,9 +49,12 @@ def post(
     path: str = "/",
     headers: Sequence[tuple[str, str]] = (),
     timeout: float = 120.0,
+    connection: socket.socket | None = None,
 ) -> TimedResponse:
     """POST `body` to http://127.0.0.1:port`path` on a fresh connection (Connection: close) and read it
-    all; `headers` are sent besides Host, Content-Type, Content-Length and Connection."""
+    all; `headers` are sent besides Host, Content-Type, Content-Length and Connection. `connection`: one
+    opened beforehand by `connect` (so many clients can send at the same moment without all connecting
+    at once); it is closed at the end."""
     extra = "".join(f"{name}: {value}\r\n" for name, value in headers)
     head = (
         f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: {content_type}\r\n"
@@ -61,8 +64,7 @@ def post(
     ends: list[int] = []
     parts: list[bytes] = []
     total = 0
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    with connection or connect(port, timeout=timeout) as sock:
         recv, clock = sock.recv, time.monotonic
         sent = clock()
         sock.sendall(head + body)
@@ -72,6 +74,13 @@ def post(
             ends.append(total)
             parts.append(data)
     return _parse(b"".join(parts), sent, times, ends)
+
+
+def connect(port: int, *, timeout: float = 120.0) -> socket.socket:
+    """A connection to 127.0.0.1:port with Nagle off, for `post`."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
 
 
 def _parse(raw: bytes, sent: float, times: list[float], ends: list[int]) -> TimedResponse:
