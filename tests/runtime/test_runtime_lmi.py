@@ -24,6 +24,19 @@ def workers_of(runtime: RuntimeProcess) -> list[int]:
     return [int(child) for child in children]
 
 
+def children_of(pid: int) -> list[int]:
+    """Every live process whose parent is `pid`, read from /proc (also after `pid` itself is gone)."""
+    found = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            text = status.read_text()
+        except OSError:  # it exited while we looked
+            continue
+        if f"\nPPid:\t{pid}\n" in text and "State:\tZ" not in text:
+            found.append(int(status.parent.name))
+    return found
+
+
 def wait_for_workers(runtime: RuntimeProcess, count: int, *, timeout: float = 10.0) -> list[int]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -74,7 +87,8 @@ def test_a_failing_invocation_and_a_dying_worker_leave_the_others_alone(
         assert post.body == expected_body(rid, post.body.decode().split(":")[1])
     after = set(wait_for_workers(runtime, N))  # the dead worker was replaced
     assert len(before - after) == 1, "exactly the worker that exited was replaced"
-    assert dying not in {post.request_id for post in api.posts}  # nothing answered for it (Lambda times it out)
+    # Nothing answered for the invocation whose worker died: Lambda times it out.
+    assert dying not in {post.request_id for post in api.posts}
     again = [api.enqueue({"tag": f"again{index}", "sleep": 0.01}) for index in range(N)]
     for rid, post in zip(again, completed(api, again), strict=True):
         assert post.body.startswith(f"{rid}:again".encode())
@@ -113,6 +127,17 @@ def test_sigterm_stops_the_parent_and_every_worker(api: RecordingApi, start_runt
     assert runtime.wait() == 0
     for pid in pids:
         assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
+
+
+def test_sigterm_while_the_workers_are_starting_stops_them_all(
+    api: RecordingApi, start_runtime: StartRuntime
+) -> None:
+    runtime = start_runtime("handlers.lmi_stream", extra_env={"AWS_LAMBDA_MAX_CONCURRENCY": "32"})
+    api.wait_next_calls(1)  # the first worker is up; most of the others are still being forked
+    runtime.process.send_signal(signal.SIGTERM)
+    assert runtime.wait(timeout=10) == 0
+    time.sleep(0.3)  # the kernel delivers the workers' parent-death signal
+    assert children_of(runtime.process.pid) == [], "a worker outlived the runtime"
 
 
 def test_the_runtime_api_going_away_stops_everything(api: RecordingApi, start_runtime: StartRuntime) -> None:
