@@ -132,7 +132,8 @@ def test_sigterm_stops_the_parent_and_every_worker(api: RecordingApi, start_runt
 def test_sigterm_while_the_workers_are_starting_stops_them_all(
     api: RecordingApi, start_runtime: StartRuntime
 ) -> None:
-    runtime = start_runtime("handlers.lmi_stream", extra_env={"AWS_LAMBDA_MAX_CONCURRENCY": "32"})
+    # Forking 128 workers takes far longer than the first one needs to reach GET /next.
+    runtime = start_runtime("handlers.lmi_stream", extra_env={"AWS_LAMBDA_MAX_CONCURRENCY": "128"})
     api.wait_next_calls(1)  # the first worker is up; most of the others are still being forked
     runtime.process.send_signal(signal.SIGTERM)
     assert runtime.wait(timeout=10) == 0
