@@ -18,6 +18,9 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
 
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's default listen backlog is 5: a burst of clients (or of Managed Instances workers
+    # posting their responses) would lose connections to a 1 s TCP retransmission.
+    request_queue_size = 128
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """Called from inside the handler thread's `except`: quiet for a peer that left, loud for bugs."""

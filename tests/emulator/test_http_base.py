@@ -1,4 +1,5 @@
-"""The emulator's HTTP servers: a peer hanging up is logged quietly, a handler bug loudly."""
+"""The emulator's HTTP servers: a peer hanging up is logged quietly, a handler bug loudly, a burst of
+connections is queued."""
 
 from __future__ import annotations
 
@@ -87,3 +88,19 @@ def test_handler_bug_is_logged_as_an_error_with_its_traceback(
     assert record.levelno == logging.ERROR
     assert record.exc_info is not None and isinstance(record.exc_info[1], ValueError)
     assert "Exception occurred during processing" not in capfd.readouterr().err
+
+
+def test_a_burst_of_connections_is_queued_not_dropped() -> None:
+    """40 clients connecting while the server is not yet accepting all complete their handshake at once
+    (a backlog of 5 would leave most waiting for a 1 s TCP retransmission)."""
+    server = EmulatorHTTPServer(("127.0.0.1", 0), _Handler)
+    clients: list[socket.socket] = []
+    try:
+        started = time.monotonic()
+        for _ in range(40):
+            clients.append(socket.create_connection(("127.0.0.1", server.port), timeout=5))
+        assert time.monotonic() - started < 0.5
+    finally:
+        for client in clients:
+            client.close()
+        server.server_close()
