@@ -54,6 +54,16 @@ class MethodNotAllowedError(RequestError):
         super().__init__(f"method {method or '(none)'} not allowed; use {allow}", headers=(("allow", allow),))
 
 
+class UnsupportedMediaTypeError(RequestError):
+    """The request body's Content-Type is not one the endpoint reads."""
+
+    status = 415
+    error_type = "unsupported_media_type"
+
+    def __init__(self, media_type: str, *, accepted: str) -> None:
+        super().__init__(f"unsupported content type {media_type!r}; send {accepted}")
+
+
 class UpstreamError(HandlerError):
     """Bedrock refused or failed the call before any event (429, 502, 503, 504)."""
 

@@ -36,8 +36,14 @@ class HttpRequest:
         """The Content-Type without parameters, lower-cased (JSON when absent)."""
         return self.headers.get("content-type", "application/json").split(";", 1)[0].strip().lower()
 
+    @property
+    def is_json(self) -> bool:
+        """Whether the Content-Type is JSON (`application/json` or a `+json` type)."""
+        media_type = self.media_type
+        return media_type == "application/json" or media_type.endswith("+json")
+
     def body_text(self, *, max_bytes: int) -> str:
-        """The body as text ('' when absent): base64 decoded, at most `max_bytes`, valid UTF-8."""
+        """The body as non-blank text: base64 decoded, at most `max_bytes`, valid UTF-8."""
         body = self.raw_body or ""
         if not isinstance(body, str):
             raise RequestError("event body is not a string")
@@ -56,9 +62,12 @@ class HttpRequest:
         if len(raw) > max_bytes:
             raise too_large
         try:
-            return raw.decode("utf-8")
+            text = raw.decode("utf-8")
         except UnicodeDecodeError:
             raise RequestError("body is not valid UTF-8") from None
+        if not text.strip():
+            raise RequestError("request body is empty")
+        return text
 
 
 def json_object(text: str) -> dict[str, Any]:

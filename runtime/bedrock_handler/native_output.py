@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from streaming_runtime import StreamingResponse
 
 from bedrock_handler.errors import HandlerError, ModelStreamError
-from bedrock_handler.reply import Summary
+from bedrock_handler.reply import Summary, compact_json
 
 
 class OutputFormat(enum.Enum):
@@ -51,16 +51,10 @@ def response_headers(fmt: OutputFormat) -> dict[str, str]:
     return headers
 
 
-def _compact(document: Mapping[str, object], *, ascii_only: bool = False) -> str:
-    # Errors are ASCII JSON: their messages may quote a value holding a lone surrogate (from an event
-    # or a Bedrock error), which UTF-8 cannot encode.
-    return json.dumps(document, separators=(",", ":"), ensure_ascii=ascii_only)
-
-
 def _event(fmt: OutputFormat, name: str, document: Mapping[str, object], *, ascii_only: bool = False) -> str:
     if fmt is OutputFormat.SSE:
-        return f"event: {name}\ndata: {_compact(document, ascii_only=ascii_only)}\n\n"
-    return _compact({"type": name, **document}, ascii_only=ascii_only) + "\n"
+        return f"event: {name}\ndata: {compact_json(document, ascii_only=ascii_only)}\n\n"
+    return compact_json({"type": name, **document}, ascii_only=ascii_only) + "\n"
 
 
 class NativeEncoder:
@@ -101,12 +95,8 @@ class NativeEncoder:
 
 
 def error_body(*, error_type: str, message: str) -> str:
-    """The JSON body of an error status sent before the stream: `{"error": {"type", "message"}}`.
-
-    ASCII JSON: a message may name a value from a direct invoke's event (a method) that holds a lone
-    surrogate, which UTF-8 cannot encode.
-    """
-    return _compact({"error": {"type": error_type, "message": message}}, ascii_only=True)
+    """The JSON body of an error status sent before the stream: `{"error": {"type", "message"}}`."""
+    return compact_json({"error": {"type": error_type, "message": message}}, ascii_only=True)
 
 
 def error_response(exc: HandlerError) -> StreamingResponse:

@@ -8,7 +8,7 @@ from typing import Any
 from bedrock_handler import chat
 from bedrock_handler.chat import ChatRequest, Message
 from bedrock_handler.config import HandlerConfig
-from bedrock_handler.errors import MethodNotAllowedError, RequestError
+from bedrock_handler.errors import MethodNotAllowedError, RequestError, UnsupportedMediaTypeError
 from bedrock_handler.http_event import HttpRequest, json_object
 from bedrock_handler.native_output import OutputFormat
 
@@ -41,17 +41,10 @@ def parse(http: HttpRequest, *, config: HandlerConfig) -> NativeCall:
         raise MethodNotAllowedError(http.method, allow="POST")
     output_format = _output_format(http.query, http.headers.get("accept", ""))
     text = http.body_text(max_bytes=config.max_request_bytes)
-    if not text.strip():
-        raise RequestError("request body is empty")
-    media_type = http.media_type
-    if media_type.startswith("text/"):
+    if http.media_type.startswith("text/"):
         return NativeCall(_build(config, {"prompt": text}), output_format)
-    if media_type != "application/json" and not media_type.endswith("+json"):
-        raise RequestError(
-            f"unsupported content type {media_type!r}; send application/json or text/plain",
-            status=415,
-            error_type="unsupported_media_type",
-        )
+    if not http.is_json:
+        raise UnsupportedMediaTypeError(http.media_type, accepted="application/json or text/plain")
     return NativeCall(_build(config, json_object(text)), output_format)
 
 

@@ -3,13 +3,12 @@ answered from the configuration (no Bedrock call)."""
 
 from __future__ import annotations
 
-import json
-
 from streaming_runtime import StreamingResponse
 
 from bedrock_handler.config import HandlerConfig
 from bedrock_handler.errors import MethodNotAllowedError, RequestError
 from bedrock_handler.http_event import HttpRequest
+from bedrock_handler.reply import compact_json
 from bedrock_handler.routes import Endpoint
 
 # Cross-Region inference profile prefixes: `us.anthropic.claude-…` is owned by `anthropic`.
@@ -36,7 +35,7 @@ def model_objects(config: HandlerConfig) -> list[dict[str, object]]:
 
 
 def _json_response(document: object, *, request_id: str) -> StreamingResponse:
-    body = json.dumps(document, separators=(",", ":"))
+    body = compact_json(document, ascii_only=True)
     return StreamingResponse(
         [body], status_code=200, headers={"content-type": "application/json", "x-request-id": request_id}
     )

@@ -4,12 +4,11 @@ object, finish reasons, usage, and errors in the shape the openai SDK raises (PR
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 
 from streaming_runtime import StreamingResponse
 
 from bedrock_handler.errors import HandlerError, ModelStreamError
-from bedrock_handler.reply import Summary
+from bedrock_handler.reply import Summary, compact_json
 
 # Bedrock stop reason (and our own `deadline`) -> finish_reason; anything unlisted is "stop". The SDK
 # validates finish_reason against stop, length, tool_calls, content_filter, function_call.
@@ -68,13 +67,8 @@ def error_json(exc: HandlerError | ModelStreamError) -> dict[str, object]:
 
 
 def error_text(exc: HandlerError | ModelStreamError) -> str:
-    """`error_json` as ASCII JSON, unlike the chunks: a message or param may name a field the client sent
-    (or quote Bedrock), and a lone surrogate (`"\\ud800": 1`) could not be encoded as UTF-8 by the runtime."""
-    return json.dumps(error_json(exc), separators=(",", ":"))
-
-
-def _compact(document: Mapping[str, object]) -> str:
-    return json.dumps(document, separators=(",", ":"), ensure_ascii=False)
+    """`error_json` as ASCII JSON (see `compact_json`), unlike the chunks."""
+    return compact_json(error_json(exc), ascii_only=True)
 
 
 def error_response(exc: HandlerError, *, request_id: str) -> StreamingResponse:
@@ -100,7 +94,7 @@ class ChunkEncoder:
         self.name = "openai-sse"
         self.headers = {**_SSE_HEADERS, "x-request-id": request_id}
         head = {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": model}
-        self._prefix = "data: " + _compact(head)[:-1] + ',"choices":'
+        self._prefix = "data: " + compact_json(head)[:-1] + ',"choices":'
         self._include_usage = include_usage
         self._usage_null = ',"usage":null}\n\n' if include_usage else "}\n\n"
         self._role_sent = False
@@ -126,7 +120,7 @@ class ChunkEncoder:
         """The finish chunk, the usage chunk if `include_usage`, and `[DONE]`."""
         end = self._role() + self._choice("{}", finish_reason(summary.stop_reason))
         if self._include_usage:
-            end += self._prefix + "[]," + '"usage":' + _compact(usage(summary)) + "}\n\n"
+            end += self._prefix + "[]," + '"usage":' + compact_json(usage(summary)) + "}\n\n"
         return end + _DONE
 
     def error(self, exc: ModelStreamError) -> str:
@@ -160,7 +154,7 @@ class CompletionEncoder:
             "finish_reason": finish_reason(summary.stop_reason),
             "logprobs": None,
         }
-        return _compact(
+        return compact_json(
             {
                 "id": self._completion_id,
                 "object": "chat.completion",

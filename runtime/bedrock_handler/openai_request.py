@@ -9,7 +9,7 @@ from typing import Any
 from bedrock_handler import chat
 from bedrock_handler.chat import ChatRequest, Message
 from bedrock_handler.config import HandlerConfig
-from bedrock_handler.errors import MethodNotAllowedError, RequestError
+from bedrock_handler.errors import MethodNotAllowedError, RequestError, UnsupportedMediaTypeError
 from bedrock_handler.http_event import HttpRequest, json_object
 
 MAX_CALLER_CHARS = 128
@@ -82,17 +82,9 @@ def parse(http: HttpRequest, *, config: HandlerConfig) -> OpenAICall:
     """Validate method, content type, body and fields of `POST …/v1/chat/completions`."""
     if http.method != "POST":
         raise MethodNotAllowedError(http.method, allow="POST")
-    media_type = http.media_type
-    if media_type != "application/json" and not media_type.endswith("+json"):
-        raise RequestError(
-            f"unsupported content type {media_type!r}; send application/json",
-            status=415,
-            error_type="unsupported_media_type",
-        )
-    text = http.body_text(max_bytes=config.max_request_bytes)
-    if not text.strip():
-        raise RequestError("request body is empty")
-    body = json_object(text)
+    if not http.is_json:
+        raise UnsupportedMediaTypeError(http.media_type, accepted="application/json")
+    body = json_object(http.body_text(max_bytes=config.max_request_bytes))
     _refuse_unmapped(body)
     system, messages = _conversation(body.get("messages"))
     stream = _flag(body.get("stream"), "stream")

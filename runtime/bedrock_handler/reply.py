@@ -3,6 +3,7 @@ errors in that API's wire format, and the `Summary` of a finished stream it is g
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 
@@ -20,6 +21,13 @@ class Summary(NamedTuple):
     first_token_ms: int | None
     total_ms: int
     model_id: str
+
+
+def compact_json(document: object, *, ascii_only: bool = False) -> str:
+    """`document` as JSON without spaces. Error documents ask for `ascii_only`: their messages may quote a
+    value holding a lone surrogate (a client's key, an event's method, a Bedrock message), which UTF-8
+    cannot encode."""
+    return json.dumps(document, separators=(",", ":"), ensure_ascii=ascii_only)
 
 
 class ReplyEncoder(Protocol):
