@@ -13,15 +13,13 @@ from streaming_runtime.config import RuntimeConfig
 from streaming_runtime.errors import (
     EXIT_CONFIG_ERROR,
     EXIT_INIT_ERROR,
-    EXIT_OK,
-    EXIT_RUNTIME_API_ERROR,
     ConfigError,
     ErrorPayload,
     RuntimeApiError,
 )
 from streaming_runtime.handler_loader import load_handler
 from streaming_runtime.logging_setup import configure_logging
-from streaming_runtime.loop import run
+from streaming_runtime.loop import serve
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at start-up (type checkers see True)
 if TYPE_CHECKING:
@@ -50,14 +48,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         from streaming_runtime.workers import WorkerPool  # noqa: PLC0415
 
         return WorkerPool(config=config, handler=handler, size=config.max_concurrency).serve()
-    try:
-        run(client, handler, max_invocations=config.max_invocations, config=config)
-    except RuntimeApiError as exc:
-        logger.critical("Stopping: %s", exc)
-        return EXIT_RUNTIME_API_ERROR
-    finally:
-        client.close()
-    return EXIT_OK
+    return serve(client, handler, config=config)
 
 
 def _load_handler_for_good(config: RuntimeConfig) -> Handler:

@@ -7,6 +7,7 @@ import logging
 from streaming_runtime.async_bridge import AsyncBridge
 from streaming_runtime.client import RuntimeApiClient
 from streaming_runtime.config import RuntimeConfig
+from streaming_runtime.errors import EXIT_OK, EXIT_RUNTIME_API_ERROR, RuntimeApiError
 from streaming_runtime.invocation import handle_invocation
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at start-up (type checkers see True)
@@ -44,3 +45,16 @@ def run(
     finally:
         bridge.close()
     return served
+
+
+def serve(client: RuntimeApiClient, handler: Handler, *, config: RuntimeConfig) -> int:
+    """`run` until it ends, then close the client; the process exit status (a Runtime API failure is
+    logged and gives EXIT_RUNTIME_API_ERROR)."""
+    try:
+        run(client, handler, max_invocations=config.max_invocations, config=config)
+    except RuntimeApiError as exc:
+        logger.critical("Stopping: %s", exc)
+        return EXIT_RUNTIME_API_ERROR
+    finally:
+        client.close()
+    return EXIT_OK

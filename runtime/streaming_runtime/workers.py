@@ -11,8 +11,8 @@ import time
 
 from streaming_runtime.client import RuntimeApiClient
 from streaming_runtime.config import RuntimeConfig
-from streaming_runtime.errors import EXIT_OK, EXIT_RUNTIME_API_ERROR, RuntimeApiError
-from streaming_runtime.loop import run
+from streaming_runtime.errors import EXIT_OK, EXIT_RUNTIME_API_ERROR
+from streaming_runtime.loop import serve
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at start-up (type checkers see True)
 if TYPE_CHECKING:
@@ -111,18 +111,11 @@ class WorkerPool:
 
 def _work(config: RuntimeConfig, handler: Handler) -> int:
     """A worker's life: the ordinary loop on a client of its own; returns its exit status."""
-    client = RuntimeApiClient(address=config.runtime_api)
     try:
-        run(client, handler, max_invocations=config.max_invocations, config=config)
-    except RuntimeApiError as exc:
-        logger.critical("Stopping: %s", exc)
-        return EXIT_RUNTIME_API_ERROR
+        return serve(RuntimeApiClient(address=config.runtime_api), handler, config=config)
     except BaseException:
         logger.exception("Worker failed")
         return EXIT_WORKER_FAILED
-    finally:
-        client.close()
-    return EXIT_OK
 
 
 def _find_prctl() -> Callable[..., int] | None:
