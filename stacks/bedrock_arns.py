@@ -177,5 +177,10 @@ def model_grants(
     ]
 
 
+def foundation_model_arn(base_model_id: str, *, arns: ArnContext) -> str:
+    """The ARN of an on-demand foundation model in the stack's Region (no account: AWS owns it)."""
+    return _foundation_arn(arns, arns.region, base_model_id)
+
+
 def _foundation_arn(arns: ArnContext, region: str, base_model_id: str) -> str:
     return f"arn:{arns.partition}:bedrock:{region}::foundation-model/{base_model_id}"

@@ -16,7 +16,15 @@ from constructs import Construct
 from .bedrock_arns import INVOKE_STREAM_ACTION, ArnContext, ModelGrant, model_grants
 from .capacity_provider import attach_to_managed_instances
 from .checkov_skips import add_checkov_skips, function_skips, log_group_skips
-from .function_props import PropsToCheck, prop_problems
+from .embedding_models import INVOKE_MODEL_ACTION, embedding_environment, embedding_model_arns
+from .function_props import PromptCaching, PropsToCheck, prop_problems
+from .guardrail import (
+    APPLY_GUARDRAIL_ACTION,
+    DEFAULT_GUARDRAIL_STREAM_MODE,
+    GuardrailStreamMode,
+    guardrail_arn,
+    guardrail_environment,
+)
 from .managed_instances import ManagedInstances
 
 DEFAULT_RUNTIME_DIRECTORY = Path(__file__).resolve().parent.parent / "runtime"
@@ -88,6 +96,22 @@ class BedrockStreamingFunction(Construct):
         created in your VPC), each execution environment serving ``max_concurrency`` streams; needs
         ``memory_size`` >= 2048 and ``reserved_concurrent_executions=None``, excludes
         ``provisioned_concurrency``. Default: None (on-demand Lambda).
+    :param guardrail_id: a Bedrock guardrail every Converse call goes through: its id (lower-case letters
+        and digits) or ARN; a CDK token is taken to be the ARN (e.g. ``CfnGuardrail.attr_guardrail_arn``).
+        Needs ``guardrail_version``. Sets ``GUARDRAIL_ID``, ``GUARDRAIL_VERSION`` and
+        ``GUARDRAIL_STREAM_MODE``, and grants ``bedrock:ApplyGuardrail`` on that one guardrail.
+        Default: None (no guardrail).
+    :param guardrail_version: ``"DRAFT"`` or a version number as a string (``"1"``). Default: None.
+    :param guardrail_stream_mode: ``"sync"`` (each chunk is checked before it is sent) or ``"async"``
+        (chunks are sent at once and checked in the background; no masking). Default: ``"sync"``.
+    :param prompt_caching: where the handler puts Bedrock cache points: ``"none"``, ``"system"`` (after
+        the system prompt), ``"messages"`` (before the last user turn) or ``"all"``; models without
+        caching get none. Sets ``PROMPT_CACHING`` unless ``"none"``; no IAM change. Default: ``"none"``.
+    :param embedding_model_ids: the Titan Text Embeddings / Cohere Embed foundation model ids the
+        embeddings API serves (``amazon.titan-embed-text-v2:0``, ``cohere.embed-english-v3``,
+        ``cohere.embed-multilingual-v3``, ``cohere.embed-v4:0``); sets ``EMBEDDING_MODEL_IDS`` and grants
+        ``bedrock:InvokeModel`` on exactly those foundation models in the stack's Region. Default: none
+        (no embeddings API, no extra IAM).
     """
 
     def __init__(
@@ -112,6 +136,11 @@ class BedrockStreamingFunction(Construct):
         environment: Mapping[str, str] | None = None,
         botocore_services: Sequence[str] = DEFAULT_BOTOCORE_SERVICES,
         managed_instances: ManagedInstances | None = None,
+        guardrail_id: str | None = None,
+        guardrail_version: str | None = None,
+        guardrail_stream_mode: GuardrailStreamMode = DEFAULT_GUARDRAIL_STREAM_MODE,
+        prompt_caching: PromptCaching = "none",
+        embedding_model_ids: Sequence[str] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         problems = prop_problems(
@@ -131,6 +160,11 @@ class BedrockStreamingFunction(Construct):
                 botocore_services=botocore_services,
                 architecture=architecture,
                 managed_instances=managed_instances,
+                guardrail_id=guardrail_id,
+                guardrail_version=guardrail_version,
+                guardrail_stream_mode=guardrail_stream_mode,
+                prompt_caching=prompt_caching,
+                embedding_model_ids=embedding_model_ids,
             )
         )
         if problems:
@@ -142,6 +176,12 @@ class BedrockStreamingFunction(Construct):
         """The configured allow-list, default model first."""
         self.model_aliases: dict[str, str] = dict(model_aliases or {})
         """The configured aliases, alias -> model id (empty without aliases)."""
+        self.embedding_model_ids: tuple[str, ...] = tuple(embedding_model_ids)
+        """The embedding models the function may call (empty without the embeddings API)."""
+        self.prompt_caching: PromptCaching = prompt_caching
+        """Where the handler puts cache points (``"none"``: nowhere)."""
+        self.guardrail_arn: str | None = None
+        """The ARN of the guardrail the function applies; None without a guardrail."""
         self.role = iam.Role(
             self,
             "Role",
@@ -153,6 +193,10 @@ class BedrockStreamingFunction(Construct):
         """The function's log group (JSON log lines)."""
         self.log_group.grant_write(self.role)
         self._grant_models(inference_profile_regions or {})
+        if guardrail_id is not None:
+            self.guardrail_arn = self._grant_guardrail(guardrail_id)
+        if self.embedding_model_ids:
+            self._grant_embedding_models()
 
         self.function = lambda_.DockerImageFunction(
             self,
@@ -174,7 +218,13 @@ class BedrockStreamingFunction(Construct):
             logging_format=lambda_.LoggingFormat.JSON,
             application_log_level_v2=lambda_.ApplicationLogLevel.INFO,
             system_log_level_v2=lambda_.SystemLogLevel.WARN,
-            environment=self._environment(max_tokens_limit, environment or {}),
+            environment={
+                **self._environment(max_tokens_limit, environment or {}),
+                **guardrail_environment(guardrail_id, guardrail_version, guardrail_stream_mode),
+                # Only when set, so that the defaults leave the template as it was before these props.
+                **({"PROMPT_CACHING": prompt_caching} if prompt_caching != "none" else {}),
+                **embedding_environment(self.embedding_model_ids),
+            },
         )
         """The ``DockerImageFunction``."""
         self.capacity_provider: lambda_.ICapacityProvider | None = None
@@ -222,8 +272,7 @@ class BedrockStreamingFunction(Construct):
         return self.function_url.grant_invoke_url(grantee)
 
     def _grant_models(self, inference_profile_regions: Mapping[str, Sequence[str]]) -> None:
-        stack = cdk.Stack.of(self)
-        arns = ArnContext(partition=stack.partition, region=stack.region, account=stack.account)
+        arns = self._arn_context()
         for model_id in self.model_ids:
             # A token (e.g. an application inference profile's ARN attribute) is used as a full ARN.
             grants = (
@@ -243,6 +292,25 @@ class BedrockStreamingFunction(Construct):
                 )
                 if grant.region_wildcard:
                     self._acknowledge_region_wildcard(model_id, grant.resources[0])
+
+    def _arn_context(self) -> ArnContext:
+        stack = cdk.Stack.of(self)
+        return ArnContext(partition=stack.partition, region=stack.region, account=stack.account)
+
+    def _grant_guardrail(self, guardrail_id: str) -> str:
+        """One statement: ``bedrock:ApplyGuardrail`` on the one guardrail; returns its ARN."""
+        arn = guardrail_arn(guardrail_id, arns=self._arn_context())
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(actions=[APPLY_GUARDRAIL_ACTION], resources=[arn])
+        )
+        return arn
+
+    def _grant_embedding_models(self) -> None:
+        """One statement: ``bedrock:InvokeModel`` on exactly the embedding models' foundation-model ARNs."""
+        resources = embedding_model_arns(self.embedding_model_ids, arns=self._arn_context())
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(actions=[INVOKE_MODEL_ACTION], resources=resources)
+        )
 
     def _acknowledge_region_wildcard(self, model_id: str, resource: str) -> None:
         # cdk-nag names a finding by the resource with the partition token rendered as <AWS::Partition>.

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import aws_cdk as cdk
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct, Node
 
 from .bedrock_streaming_function import DEFAULT_RESERVED_CONCURRENCY, BedrockStreamingFunction
+from .function_props import PROMPT_CACHING_MODES, PromptCaching
+from .guardrail import DEFAULT_GUARDRAIL_STREAM_MODE, GUARDRAIL_STREAM_MODES, GuardrailStreamMode
 
+_Choice = TypeVar("_Choice", bound=str)
 _AUTH_TYPES = {"AWS_IAM": lambda_.FunctionUrlAuthType.AWS_IAM, "NONE": lambda_.FunctionUrlAuthType.NONE}
 
 
@@ -28,19 +31,29 @@ class StackSettings:
     auth_type: lambda_.FunctionUrlAuthType = lambda_.FunctionUrlAuthType.AWS_IAM
     allowed_origins: tuple[str, ...] = ()
     reserved_concurrency: int | None = DEFAULT_RESERVED_CONCURRENCY
+    guardrail_id: str | None = None
+    guardrail_version: str | None = None
+    guardrail_stream_mode: GuardrailStreamMode = DEFAULT_GUARDRAIL_STREAM_MODE
+    prompt_caching: PromptCaching = "none"
+    embedding_model_ids: tuple[str, ...] = ()
 
     @classmethod
     def from_context(cls, node: Node) -> StackSettings:
-        """Read ``modelIds``, ``modelAliases``, ``authType``, ``allowedOrigins``, ``reservedConcurrency``
-        from context; list values may also be given as comma-separated strings
-        (``cdk synth -c modelIds=a,b``), and ``modelAliases`` as an object or as ``alias=model-id,...``
-        (``cdk synth -c modelAliases=gpt-4o-mini=amazon.nova-lite-v1:0``)."""
+        """Read ``modelIds``, ``modelAliases``, ``authType``, ``allowedOrigins``, ``reservedConcurrency``,
+        ``guardrailId``, ``guardrailVersion``, ``guardrailStreamMode``, ``promptCaching`` and
+        ``embeddingModelIds`` from context; list values may also be given as comma-separated strings
+        (``cdk synth -c modelIds=a,b``), ``modelAliases`` as an object or as ``alias=model-id,...``
+        (``cdk synth -c modelAliases=gpt-4o-mini=amazon.nova-lite-v1:0``), and ``guardrailVersion`` as a
+        number or a string (``-c guardrailVersion=1``)."""
         get: Any = node.try_get_context
         raw_auth = get("authType")
         # Only an absent or empty value means the default; 0, false and the like are mistakes to report.
         auth_name = "AWS_IAM" if raw_auth is None or raw_auth == "" else str(raw_auth).upper()
         if auth_name not in _AUTH_TYPES:
             raise ContextError(f"context authType must be AWS_IAM or NONE, got {auth_name!r}")
+        guardrail_id, guardrail_version, guardrail_stream_mode = _guardrail_settings(
+            get("guardrailId"), get("guardrailVersion"), get("guardrailStreamMode")
+        )
         return cls(
             model_ids=_string_list("modelIds", get("modelIds")),
             model_aliases=_alias_pairs("modelAliases", get("modelAliases")),
@@ -49,6 +62,11 @@ class StackSettings:
             reserved_concurrency=_optional_int(
                 "reservedConcurrency", get("reservedConcurrency"), default=DEFAULT_RESERVED_CONCURRENCY
             ),
+            guardrail_id=guardrail_id,
+            guardrail_version=guardrail_version,
+            guardrail_stream_mode=guardrail_stream_mode,
+            prompt_caching=_choice("promptCaching", get("promptCaching"), PROMPT_CACHING_MODES),
+            embedding_model_ids=_string_list("embeddingModelIds", get("embeddingModelIds")),
         )
 
 
@@ -85,6 +103,46 @@ def _alias_pairs(key: str, value: object) -> tuple[tuple[str, str], ...]:
             raise ContextError(f"context {key} names the alias {alias!r} twice")
         pairs.append((alias, model_id))
     return tuple(pairs)
+
+
+def _choice(key: str, value: object, choices: Sequence[_Choice]) -> _Choice:
+    """One of ``choices`` (the first when absent or empty), case-insensitively."""
+    if value is None or value == "":
+        return choices[0]
+    for choice in choices:
+        if isinstance(value, str) and value.strip().lower() == choice:
+            return choice
+    allowed = f"{', '.join(choices[:-1])} or {choices[-1]}"
+    raise ContextError(f"context {key} must be {allowed}, got {value!r}")
+
+
+def _guardrail_settings(
+    raw_id: object, raw_version: object, raw_mode: object
+) -> tuple[str | None, str | None, GuardrailStreamMode]:
+    # Only the shape is judged here; the id and version patterns are the construct's check.
+    guardrail_id = _optional_string("guardrailId", raw_id)
+    if isinstance(raw_version, int) and not isinstance(raw_version, bool):
+        raw_version = str(raw_version)  # cdk.json may hold a JSON number; -c always gives a string
+    guardrail_version = _optional_string("guardrailVersion", raw_version)
+    if guardrail_version is not None and guardrail_version.upper() == "DRAFT":
+        guardrail_version = "DRAFT"
+    if (guardrail_id is None) != (guardrail_version is None):
+        raise ContextError(
+            "context guardrailId and guardrailVersion go together "
+            "(-c guardrailId=<id or ARN> -c guardrailVersion=<DRAFT or number>)"
+        )
+    mode = _choice("guardrailStreamMode", raw_mode, GUARDRAIL_STREAM_MODES)
+    if mode != DEFAULT_GUARDRAIL_STREAM_MODE and guardrail_id is None:
+        raise ContextError(f"context guardrailStreamMode={mode} needs guardrailId and guardrailVersion")
+    return guardrail_id, guardrail_version, mode
+
+
+def _optional_string(key: str, value: object) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ContextError(f"context {key} must be a string, got {value!r}")
+    return value.strip() or None
 
 
 def _optional_int(key: str, value: object, *, default: int) -> int | None:
@@ -127,6 +185,11 @@ class BedrockStreamingStack(cdk.Stack):
             auth_type=settings.auth_type,
             allowed_origins=settings.allowed_origins,
             reserved_concurrent_executions=settings.reserved_concurrency,
+            guardrail_id=settings.guardrail_id,
+            guardrail_version=settings.guardrail_version,
+            guardrail_stream_mode=settings.guardrail_stream_mode,
+            prompt_caching=settings.prompt_caching,
+            embedding_model_ids=settings.embedding_model_ids,
             **dict(function_options or {}),
         )
         cdk.CfnOutput(

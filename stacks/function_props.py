@@ -6,15 +6,21 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import aws_cdk as cdk
 from aws_cdk import aws_lambda as lambda_
 
 from .bedrock_arns import model_id_problems, profile_region_problems
+from .embedding_models import embedding_model_problems
+from .guardrail import DEFAULT_GUARDRAIL_STREAM_MODE, guardrail_problems
 from .managed_instances import FunctionShape, ManagedInstances, managed_instances_problems
 
 MIN_MEMORY_MB, MAX_MEMORY_MB = 128, 10240
 MAX_TIMEOUT_SECONDS = 15 * 60
+
+PromptCaching = Literal["none", "system", "messages", "all"]
+PROMPT_CACHING_MODES: tuple[PromptCaching, ...] = ("none", "system", "messages", "all")
 
 _HANDLER = re.compile(r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+$")
 # A CORS origin is scheme://host[:port] with no path, query or trailing slash, or the wildcard "*".
@@ -22,8 +28,8 @@ _ORIGIN = re.compile(r"^https?://(?:\*\.)?[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9
 # A botocore/data folder name (service models), or "all" (keep every model).
 _BOTOCORE_SERVICE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _ENV_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
-# Lambda rejects these (it sets them itself); MODEL_IDS / MODEL_ALIASES / MAX_TOKENS_LIMIT must follow
-# the props, because the IAM policy and the synth-time checks are derived from the same values.
+# Lambda rejects these (it sets them itself); the prop-owned ones must follow the props, because the IAM
+# policy and the synth-time checks are derived from the same values.
 _RESERVED_ENV = frozenset(
     {
         "_HANDLER",
@@ -46,7 +52,18 @@ _RESERVED_ENV = frozenset(
         "LAMBDA_RUNTIME_DIR",
     }
 )
-_PROP_OWNED_ENV = frozenset({"MODEL_IDS", "MODEL_ALIASES", "MAX_TOKENS_LIMIT"})
+_PROP_OWNED_ENV = frozenset(
+    {
+        "MODEL_IDS",
+        "MODEL_ALIASES",
+        "MAX_TOKENS_LIMIT",
+        "GUARDRAIL_ID",
+        "GUARDRAIL_VERSION",
+        "GUARDRAIL_STREAM_MODE",
+        "PROMPT_CACHING",
+        "EMBEDDING_MODEL_IDS",
+    }
+)
 # Lambda sets it on Managed Instances (from PerExecutionEnvironmentMaxConcurrency); set by hand it would
 # make the runtime fork workers that a one-invocation-at-a-time environment never feeds.
 _MANAGED_INSTANCES_ENV = "AWS_LAMBDA_MAX_CONCURRENCY"
@@ -71,6 +88,11 @@ class PropsToCheck:
     botocore_services: Sequence[str]
     architecture: lambda_.Architecture = lambda_.Architecture.ARM_64
     managed_instances: ManagedInstances | None = None
+    guardrail_id: str | None = None
+    guardrail_version: str | None = None
+    guardrail_stream_mode: str = DEFAULT_GUARDRAIL_STREAM_MODE
+    prompt_caching: str = "none"
+    embedding_model_ids: Sequence[str] = ()
 
 
 def prop_problems(props: PropsToCheck) -> list[str]:
@@ -85,6 +107,9 @@ def prop_problems(props: PropsToCheck) -> list[str]:
         *_environment_problems(props.environment),
         *_botocore_service_problems(props.botocore_services),
         *_managed_instances_problems(props),
+        *guardrail_problems(props.guardrail_id, props.guardrail_version, props.guardrail_stream_mode),
+        *_prompt_caching_problems(props.prompt_caching),
+        *embedding_model_problems(props.embedding_model_ids),
     ]
 
 
@@ -236,3 +261,9 @@ def _managed_instances_problems(props: PropsToCheck) -> list[str]:
             provisioned_concurrency=props.provisioned_concurrency,
         ),
     )
+
+
+def _prompt_caching_problems(prompt_caching: str) -> list[str]:
+    if prompt_caching in PROMPT_CACHING_MODES:
+        return []
+    return [f"prompt_caching {prompt_caching!r} must be one of {', '.join(map(repr, PROMPT_CACHING_MODES))}"]

@@ -63,3 +63,29 @@ def policy_statements(template: Mapping[str, Any]) -> list[dict[str, Any]]:
 def normalise_asset_hashes(value: Any) -> Any:
     """Replace every 64-hex asset digest (S3 keys, image tags, asset-path metadata) with a placeholder."""
     return json.loads(ASSET_HASH.sub("<ASSET_HASH>", json.dumps(value)))
+
+
+_PSEUDO = {"AWS::Partition": "aws", "AWS::Region": "<region>", "AWS::AccountId": "<account>"}
+
+
+def render_pseudo_parameters(value: Any) -> Any:
+    """Read an ARN built from pseudo-parameter tokens as a string (partition rendered as "aws"); other
+    references and attributes are left as they are."""
+    if isinstance(value, list):
+        return [render_pseudo_parameters(item) for item in value]
+    if isinstance(value, dict) and set(value) == {"Fn::Join"}:
+        separator, parts = value["Fn::Join"]
+        merged: list[Any] = []
+        for part in (render_pseudo_parameters(part) for part in parts):
+            if separator == "" and isinstance(part, str) and merged and isinstance(merged[-1], str):
+                merged[-1] += part
+            else:
+                merged.append(part)
+        if all(isinstance(part, str) for part in merged):
+            return separator.join(merged)
+        return {"Fn::Join": [separator, merged]}
+    if isinstance(value, dict) and set(value) == {"Ref"} and value["Ref"] in _PSEUDO:
+        return _PSEUDO[value["Ref"]]
+    if isinstance(value, dict):
+        return {key: render_pseudo_parameters(item) for key, item in value.items()}
+    return value

@@ -14,7 +14,13 @@ from aws_cdk.assertions import Match, Template
 from cdk_nag import AwsSolutionsChecks
 
 from stacks.bedrock_streaming_function import DEFAULT_RUNTIME_DIRECTORY, BedrockStreamingFunction
-from tests.infra.conftest import CDK_CONTEXT, REPO_ROOT, policy_statements, resources_of_type
+from tests.infra.conftest import (
+    CDK_CONTEXT,
+    REPO_ROOT,
+    policy_statements,
+    render_pseudo_parameters,
+    resources_of_type,
+)
 
 ACCOUNT, REGION = "111122223333", "us-east-1"
 GEO_PINNED = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
@@ -171,26 +177,11 @@ def test_foundation_model_grant_is_one_arn_built_from_region_and_partition(templ
     ]
 
 
-_PSEUDO = {"AWS::Partition": "aws", "AWS::Region": "<region>", "AWS::AccountId": "<account>"}
-
-
-def _render(value: Any) -> Any:
-    """Read an ARN built from pseudo-parameter tokens as a string (partition rendered as "aws")."""
-    if isinstance(value, list):
-        return [_render(item) for item in value]
-    if isinstance(value, dict) and set(value) == {"Fn::Join"}:
-        separator, parts = value["Fn::Join"]
-        return separator.join(_render(part) for part in parts)
-    if isinstance(value, dict) and set(value) == {"Ref"}:
-        return _PSEUDO[value["Ref"]]
-    if isinstance(value, dict):
-        return {key: _render(item) for key, item in value.items()}
-    return value
-
-
 def _bedrock_statements(template: Template) -> list[dict[str, Any]]:
     return [
-        _render(s) for s in policy_statements(template.to_json()) if "bedrock:" in json.dumps(s["Action"])
+        render_pseudo_parameters(s)
+        for s in policy_statements(template.to_json())
+        if "bedrock:" in json.dumps(s["Action"])
     ]
 
 

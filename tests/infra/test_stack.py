@@ -22,6 +22,20 @@ def test_cdk_json_defaults_are_secure() -> None:
     assert settings.allowed_origins == ()
     assert settings.reserved_concurrency == 10
     assert len(settings.model_ids) == 2
+    # The guardrail, prompt caching and embeddings keys are present and add nothing by default.
+    assert {
+        "guardrailId",
+        "guardrailVersion",
+        "guardrailStreamMode",
+        "promptCaching",
+        "embeddingModelIds",
+    } <= set(CDK_CONTEXT)
+    assert (settings.guardrail_id, settings.guardrail_version, settings.guardrail_stream_mode) == (
+        None,
+        None,
+        "sync",
+    )
+    assert (settings.prompt_caching, settings.embedding_model_ids) == ("none", ())
     assert CDK_CONTEXT["notices"] is False
     assert CDK_CONTEXT["cli-telemetry"] is False
 
@@ -51,7 +65,44 @@ def test_cdk_json_defaults_are_secure() -> None:
                 "reserved_concurrency": 10,
                 "auth_type": lambda_.FunctionUrlAuthType.AWS_IAM,
                 "model_aliases": (),
+                "guardrail_id": None,
+                "guardrail_version": None,
+                "guardrail_stream_mode": "sync",
+                "prompt_caching": "none",
+                "embedding_model_ids": (),
             },
+        ),
+        # What `-c guardrailId=abc123 -c guardrailVersion=1` gives: strings.
+        (
+            {"modelIds": ["a.b"], "guardrailId": "abc123", "guardrailVersion": "1"},
+            {"guardrail_id": "abc123", "guardrail_version": "1", "guardrail_stream_mode": "sync"},
+        ),
+        (
+            {
+                "modelIds": ["a.b"],
+                "guardrailId": " abc123 ",
+                "guardrailVersion": 3,
+                "guardrailStreamMode": "ASYNC",
+            },
+            {"guardrail_id": "abc123", "guardrail_version": "3", "guardrail_stream_mode": "async"},
+        ),
+        (
+            {"modelIds": ["a.b"], "guardrailId": "abc123", "guardrailVersion": "draft"},
+            {"guardrail_version": "DRAFT"},
+        ),
+        (
+            {"modelIds": ["a.b"], "guardrailId": "", "guardrailVersion": "", "guardrailStreamMode": ""},
+            {"guardrail_id": None, "guardrail_version": None, "guardrail_stream_mode": "sync"},
+        ),
+        ({"modelIds": ["a.b"], "promptCaching": "Messages"}, {"prompt_caching": "messages"}),
+        ({"modelIds": ["a.b"], "promptCaching": ""}, {"prompt_caching": "none"}),
+        (
+            {"modelIds": ["a.b"], "embeddingModelIds": "amazon.titan-embed-text-v2:0, cohere.embed-v4:0"},
+            {"embedding_model_ids": ("amazon.titan-embed-text-v2:0", "cohere.embed-v4:0")},
+        ),
+        (
+            {"modelIds": ["a.b"], "embeddingModelIds": ["cohere.embed-english-v3"]},
+            {"embedding_model_ids": ("cohere.embed-english-v3",)},
         ),
     ],
 )
@@ -74,6 +125,27 @@ def test_context_values_from_cdk_json_or_command_line(
         ({"modelIds": ["a.b"], "modelAliases": "gpt"}, "entries must be alias=model-id, got 'gpt'"),
         ({"modelIds": ["a.b"], "modelAliases": "=a.b"}, "entries must be alias=model-id"),
         ({"modelIds": ["a.b"], "modelAliases": "g=a.b,g=a.b"}, "names the alias 'g' twice"),
+        ({"modelIds": ["a.b"], "guardrailId": "abc123"}, "guardrailId and guardrailVersion go together"),
+        ({"modelIds": ["a.b"], "guardrailVersion": "1"}, "guardrailId and guardrailVersion go together"),
+        ({"modelIds": ["a.b"], "guardrailId": 123, "guardrailVersion": "1"}, "guardrailId must be a string"),
+        (
+            {"modelIds": ["a.b"], "guardrailId": "a", "guardrailVersion": True},
+            "guardrailVersion must be a string",
+        ),
+        (
+            {"modelIds": ["a.b"], "guardrailId": "a", "guardrailVersion": "1", "guardrailStreamMode": "fast"},
+            "guardrailStreamMode must be sync or async, got 'fast'",
+        ),
+        (
+            {"modelIds": ["a.b"], "guardrailStreamMode": "async"},
+            "guardrailStreamMode=async needs guardrailId",
+        ),
+        (
+            {"modelIds": ["a.b"], "promptCaching": "tools"},
+            "promptCaching must be none, system, messages or all, got 'tools'",
+        ),
+        ({"modelIds": ["a.b"], "promptCaching": False}, "promptCaching must be none, system"),
+        ({"modelIds": ["a.b"], "embeddingModelIds": [1]}, "embeddingModelIds must be a list of strings"),
     ],
 )
 def test_bad_context_raises_context_error(context: dict[str, Any], message: str) -> None:
