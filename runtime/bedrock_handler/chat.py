@@ -1,21 +1,40 @@
 """The request model both APIs parse into: `ChatRequest`, a validated conversation and its settings, and
 the field checks both APIs build it with (each failure a `RequestError` naming the field, never quoting
-its value)."""
+its value).
+
+A turn's content beyond its text (images, documents, tool calls and results, reasoning) is carried as
+Converse content blocks, the one shape Bedrock takes them in; the InvokeModel path takes text only."""
 
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from bedrock_handler.errors import RequestError
 
-
 # NamedTuples, not dataclasses: defining a dataclass costs ~0.7 ms of every cold start (docs/performance.md).
+Block = dict[str, Any]  # one Converse content block: {"image": {...}}, {"toolUse": {...}}, ...
+
+
 class Message(NamedTuple):
-    """One conversation turn; list content is joined into one text."""
+    """One conversation turn: its text (list content joined into one, '' when the turn has none), the
+    blocks Converse wants before it (user: tool results, then images and documents; assistant: reasoning)
+    and after it (assistant: tool calls)."""
 
     role: str
     text: str
+    leading: tuple[Block, ...] = ()
+    trailing: tuple[Block, ...] = ()
+
+    def merged(self, following: Message) -> Message:
+        """This turn and the next one of the same role as one turn, as Converse requires alternation."""
+        text = "\n\n".join(part for part in (self.text, following.text) if part)
+        return Message(self.role, text, self.leading + following.leading, self.trailing + following.trailing)
+
+    @property
+    def has_blocks(self) -> bool:
+        """Whether the turn holds more than text."""
+        return bool(self.leading or self.trailing)
 
 
 class ChatRequest(NamedTuple):
@@ -31,9 +50,19 @@ class ChatRequest(NamedTuple):
     temperature: float | None = None
     top_p: float | None = None
     stop_sequences: tuple[str, ...] = ()
+    tools: tuple[Block, ...] = ()  # Converse `toolSpec` objects
+    tool_choice: str = "none"  # none | auto | any | tool (then `tool_name`)
+    tool_name: str | None = None
+    reasoning: str | None = None  # an effort: minimal, low, medium, high, xhigh or max
+
+    @property
+    def text_only(self) -> bool:
+        """Whether the request is plain text chat (all the InvokeModel path can send)."""
+        return not (self.tools or self.reasoning or any(m.has_blocks for m in self.messages))
 
 
 MAX_MESSAGES = 200
+REASONING_EFFORTS = ("minimal", "low", "medium", "high", "xhigh", "max")
 MAX_STOP_SEQUENCES = 8
 MAX_STOP_SEQUENCE_CHARS = 256
 
@@ -91,3 +120,12 @@ def stop_sequences(value: object, name: str) -> tuple[str, ...]:
                 param=name,
             )
     return tuple(encodable(item, name) for item in value)
+
+
+def reasoning_effort(value: object, name: str) -> str | None:
+    """A reasoning effort, or None when absent or `none` (reasoning off)."""
+    if value is None or value == "none":
+        return None
+    if value not in REASONING_EFFORTS:
+        raise RequestError(f"{name} must be one of none, {', '.join(REASONING_EFFORTS)}", param=name)
+    return str(value)

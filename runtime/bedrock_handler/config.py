@@ -9,6 +9,10 @@ from typing import NamedTuple
 # through the US cross-Region profile, and an on-demand foundation model.
 DEFAULT_MODEL_IDS = ("us.anthropic.claude-haiku-4-5-20251001-v1:0", "amazon.nova-lite-v1:0")
 BEDROCK_APIS = ("converse", "invoke")
+PROMPT_CACHING_MODES = ("none", "system", "messages", "all")
+GUARDRAIL_STREAM_MODES = ("sync", "async")
+# The Function URL's own request limit: a body this size is already at Lambda's 6 MB payload limit.
+DEFAULT_MAX_REQUEST_BYTES = 6 * 1024 * 1024
 
 
 class ConfigError(ValueError):
@@ -22,7 +26,8 @@ class HandlerConfig(NamedTuple):
     :param model_ids: allow-list of model ids; the first is the default. Env MODEL_IDS (comma-separated).
     :param max_tokens_limit: largest `maxTokens` a request may ask for. Env MAX_TOKENS_LIMIT, default 4096.
     :param default_max_tokens: `maxTokens` when a request gives none. Env DEFAULT_MAX_TOKENS, default 1024.
-    :param max_request_bytes: largest decoded request body. Env MAX_REQUEST_BYTES, default 262144.
+    :param max_request_bytes: largest decoded request body. Env MAX_REQUEST_BYTES, default 6291456 (6 MiB,
+        room for attached images and documents).
     :param deadline_margin_ms: stop generating when less time than this is left. Env DEADLINE_MARGIN_MS,
         default 2000.
     :param bedrock_api: `converse` (ConverseStream) or `invoke` (InvokeModelWithResponseStream) for every
@@ -36,13 +41,21 @@ class HandlerConfig(NamedTuple):
         default 3.
     :param model_aliases: other names the OpenAI-compatible API accepts for allow-listed models, as
         (alias, model id) pairs. Env MODEL_ALIASES (`alias=model-id`, comma-separated), default none.
+    :param guardrail_id: the guardrail every Converse call carries. Env GUARDRAIL_ID, default none.
+    :param guardrail_version: its version (`DRAFT` or a number). Env GUARDRAIL_VERSION, set with the id.
+    :param guardrail_stream_mode: `sync` (scan before release) or `async`. Env GUARDRAIL_STREAM_MODE,
+        default sync.
+    :param prompt_caching: where cache points go: none, system, messages or all. Env PROMPT_CACHING,
+        default none.
+    :param embedding_model_ids: the models `POST /v1/embeddings` serves. Env EMBEDDING_MODEL_IDS
+        (comma-separated), default none (the endpoint answers 404).
     """
 
     model_ids: tuple[str, ...]
     region: str
     max_tokens_limit: int = 4096
     default_max_tokens: int = 1024
-    max_request_bytes: int = 262_144
+    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
     deadline_margin_ms: int = 2000
     bedrock_api: str = "converse"
     invoke_model_ids: frozenset[str] = frozenset()
@@ -50,6 +63,11 @@ class HandlerConfig(NamedTuple):
     read_timeout_s: float = 60.0
     max_attempts: int = 3
     model_aliases: tuple[tuple[str, str], ...] = ()
+    guardrail_id: str | None = None
+    guardrail_version: str | None = None
+    guardrail_stream_mode: str = "sync"
+    prompt_caching: str = "none"
+    embedding_model_ids: tuple[str, ...] = ()
 
     @property
     def default_model_id(self) -> str:
@@ -78,7 +96,7 @@ class HandlerConfig(NamedTuple):
             region=environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or "",
             max_tokens_limit=reader.integer("MAX_TOKENS_LIMIT", 4096, minimum=1),
             default_max_tokens=reader.integer("DEFAULT_MAX_TOKENS", 1024, minimum=1),
-            max_request_bytes=reader.integer("MAX_REQUEST_BYTES", 262_144, minimum=1),
+            max_request_bytes=reader.integer("MAX_REQUEST_BYTES", DEFAULT_MAX_REQUEST_BYTES, minimum=1),
             deadline_margin_ms=reader.integer("DEADLINE_MARGIN_MS", 2000, minimum=0),
             bedrock_api=environ.get("BEDROCK_API", "converse").strip().lower() or "converse",
             invoke_model_ids=invoke_ids,
@@ -86,6 +104,11 @@ class HandlerConfig(NamedTuple):
             read_timeout_s=reader.number("BEDROCK_READ_TIMEOUT_S", 60.0),
             max_attempts=reader.integer("BEDROCK_MAX_ATTEMPTS", 3, minimum=1),
             model_aliases=reader.aliases("MODEL_ALIASES", model_ids),
+            guardrail_id=environ.get("GUARDRAIL_ID", "").strip() or None,
+            guardrail_version=environ.get("GUARDRAIL_VERSION", "").strip() or None,
+            guardrail_stream_mode=reader.choice("GUARDRAIL_STREAM_MODE", GUARDRAIL_STREAM_MODES),
+            prompt_caching=reader.choice("PROMPT_CACHING", PROMPT_CACHING_MODES),
+            embedding_model_ids=reader.id_list("EMBEDDING_MODEL_IDS"),
         )
         if not config.region:
             problems.append("AWS_REGION (or AWS_DEFAULT_REGION) must be set")
@@ -95,6 +118,13 @@ class HandlerConfig(NamedTuple):
             )
         if config.default_max_tokens > config.max_tokens_limit:
             problems.append("DEFAULT_MAX_TOKENS must not exceed MAX_TOKENS_LIMIT")
+        if (config.guardrail_id is None) != (config.guardrail_version is None):
+            problems.append("GUARDRAIL_ID and GUARDRAIL_VERSION must be set together")
+        version = config.guardrail_version
+        if version is not None and not (
+            version == "DRAFT" or (version.isascii() and version.isdigit() and version[0] != "0")
+        ):
+            problems.append(f"GUARDRAIL_VERSION must be DRAFT or a version number, not {version!r}")
         if stray := sorted(invoke_ids - set(model_ids)):
             problems.append(f"INVOKE_MODEL_IDS not in MODEL_IDS: {', '.join(stray)}")
         if problems:
@@ -131,6 +161,16 @@ class _Reader:
             else:
                 pairs.append((alias, target))
         return tuple(pairs)
+
+    def choice(self, name: str, choices: tuple[str, ...]) -> str:
+        """One of `choices` (case-insensitive); the first when unset."""
+        raw = self.environ.get(name, "").strip().lower()
+        if not raw:
+            return choices[0]
+        if raw not in choices:
+            self.problems.append(f"{name} must be one of {', '.join(choices)}, not {raw!r}")
+            return choices[0]
+        return raw
 
     def integer(self, name: str, default: int, *, minimum: int) -> int:
         raw = self.environ.get(name, "").strip()

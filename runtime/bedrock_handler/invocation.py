@@ -22,7 +22,17 @@ from bedrock_handler.errors import (
     StreamInterruptedError,
     before_first_text,
 )
-from bedrock_handler.model import ModelStream, OpenStream, StreamEnd, TextDelta
+from bedrock_handler.model import (
+    ModelEvent,
+    ModelStream,
+    OpenStream,
+    ReasoningDelta,
+    ReasoningSignature,
+    StreamEnd,
+    TextDelta,
+    ToolCallDelta,
+    ToolCallStart,
+)
 from bedrock_handler.reply import ReplyEncoder, Summary
 
 LOGGER = logging.getLogger("bedrock_handler")
@@ -41,9 +51,12 @@ class _Record:
 
     # A plain class, not a dataclass: defining a dataclass costs ~0.7 ms of every cold start.
     __slots__ = (
+        "cache_read_tokens",
+        "cache_write_tokens",
         "caller",
         "error_type",
         "first_token_ms",
+        "guardrail_action",
         "input_tokens",
         "model_id",
         "output_format",
@@ -66,6 +79,9 @@ class _Record:
         self.output_tokens = 0
         self.first_token_ms: int | None = None
         self.caller: str | None = None  # the OpenAI `user` label: a log field, never a metric dimension
+        self.cache_read_tokens = 0
+        self.cache_write_tokens = 0
+        self.guardrail_action: str | None = None  # a guardrail's stated reason (never the text it saw)
 
     def emit(self, clock: Callable[[], float]) -> None:
         line = {
@@ -78,6 +94,9 @@ class _Record:
             "errorType": self.error_type,
             "inputTokens": self.input_tokens,
             "outputTokens": self.output_tokens,
+            "cacheReadTokens": self.cache_read_tokens,
+            "cacheWriteTokens": self.cache_write_tokens,
+            "guardrailAction": self.guardrail_action,
             "firstTokenMs": self.first_token_ms,
             "totalMs": _elapsed_ms(self.started, clock),
             "caller": self.caller,
@@ -188,6 +207,8 @@ def _body(
             first_token_ms=record.first_token_ms,
             total_ms=_elapsed_ms(record.started, clock),
             model_id=call.request.model_id,
+            cache_read_tokens=record.cache_read_tokens,
+            cache_write_tokens=record.cache_write_tokens,
         )
         if final := encoder.done(summary):
             yield final
@@ -216,16 +237,37 @@ def _deltas(
     record: _Record,
     clock: Callable[[], float],
 ) -> Iterator[str]:
-    """The encoded text deltas, until the model ends (recording why and its usage) or time runs short."""
+    """The encoded deltas, until the model ends (recording why and its usage) or time runs short."""
     for event in stream:
-        if isinstance(event, TextDelta):
-            if record.first_token_ms is None:
-                record.first_token_ms = _elapsed_ms(record.started, clock)
-            record.output_tokens += 1  # counts deltas until the model reports real usage
-            yield encoder.delta(event.text)
-            if context.get_remaining_time_in_millis() < config.deadline_margin_ms:
-                record.stop_reason = "deadline"
-                return
-        elif isinstance(event, StreamEnd):
+        if isinstance(event, StreamEnd):
             record.stop_reason = event.stop_reason
             record.input_tokens, record.output_tokens = event.input_tokens, event.output_tokens
+            record.cache_read_tokens = event.cache_read_tokens
+            record.cache_write_tokens = event.cache_write_tokens
+            record.guardrail_action = event.guardrail_action
+            continue
+        if record.first_token_ms is None:
+            record.first_token_ms = _elapsed_ms(record.started, clock)
+        if isinstance(event, TextDelta):
+            record.output_tokens += 1  # counts deltas until the model reports real usage
+            yield encoder.delta(event.text)
+        else:
+            yield _encoded(encoder, event, record)
+        if context.get_remaining_time_in_millis() < config.deadline_margin_ms:
+            record.stop_reason = "deadline"
+            return
+
+
+def _encoded(encoder: ReplyEncoder, event: ModelEvent, record: _Record) -> str:
+    """A reasoning or tool-call event in the reply's format."""
+    if isinstance(event, ReasoningDelta):
+        record.output_tokens += 1
+        return encoder.reasoning(event.text)
+    if isinstance(event, ReasoningSignature):
+        return encoder.reasoning_end(event.signature, event.redacted)
+    if isinstance(event, ToolCallStart):
+        return encoder.tool_call(event.index, event.call_id, event.name)
+    if isinstance(event, ToolCallDelta):
+        record.output_tokens += 1
+        return encoder.tool_arguments(event.index, event.arguments)
+    return ""

@@ -29,13 +29,18 @@ _CONTENT_TYPES = {
 
 def summary_json(summary: Summary) -> dict[str, object]:
     """The camelCase document of the `done` event (without the NDJSON `type`)."""
+    usage: dict[str, int] = {
+        "inputTokens": summary.input_tokens,
+        "outputTokens": summary.output_tokens,
+        "totalTokens": summary.all_input_tokens + summary.output_tokens,
+    }
+    if summary.cache_read_tokens:
+        usage["cacheReadInputTokens"] = summary.cache_read_tokens
+    if summary.cache_write_tokens:
+        usage["cacheWriteInputTokens"] = summary.cache_write_tokens
     return {
         "stopReason": summary.stop_reason,
-        "usage": {
-            "inputTokens": summary.input_tokens,
-            "outputTokens": summary.output_tokens,
-            "totalTokens": summary.input_tokens + summary.output_tokens,
-        },
+        "usage": usage,
         "metrics": {"firstTokenMs": summary.first_token_ms, "totalMs": summary.total_ms},
         "modelId": summary.model_id,
     }
@@ -75,6 +80,27 @@ class NativeEncoder:
         if self._fmt is OutputFormat.SSE:
             return 'event: delta\ndata: {"text":' + quoted + "}\n\n"
         return '{"type":"delta","text":' + quoted + "}\n"
+
+    def reasoning(self, text: str) -> str:
+        """A `reasoning` event; raw text leaves reasoning out (its body is the answer only)."""
+        quoted = json.dumps(text, ensure_ascii=False)
+        if self._fmt is OutputFormat.SSE:
+            return 'event: reasoning\ndata: {"text":' + quoted + "}\n\n"
+        if self._fmt is OutputFormat.NDJSON:
+            return '{"type":"reasoning","text":' + quoted + "}\n"
+        return ""
+
+    def reasoning_end(self, signature: str | None, redacted: bytes | None) -> str:
+        """Nothing: the native API does not take reasoning back, so signatures are not sent."""
+        return ""
+
+    def tool_call(self, index: int, call_id: str, name: str) -> str:
+        """Nothing: native requests carry no tools, so the model calls none."""
+        return ""
+
+    def tool_arguments(self, index: int, fragment: str) -> str:
+        """Nothing (see `tool_call`)."""
+        return ""
 
     def done(self, summary: Summary) -> str:
         """The final event; raw text has none (its end is the end of the body)."""

@@ -1,12 +1,13 @@
-"""The native API's input edge: a JSON or `text/plain` chat request -> `ChatRequest` and its output format."""
+"""The native API's input edge: a JSON or `text/plain` chat request (text, images, documents, a reasoning
+effort) -> `ChatRequest` and its output format."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
-from bedrock_handler import chat
-from bedrock_handler.chat import ChatRequest, Message
+from bedrock_handler import attachments, chat, reasoning
+from bedrock_handler.chat import Block, ChatRequest, Message
 from bedrock_handler.config import HandlerConfig
 from bedrock_handler.errors import MethodNotAllowedError, RequestError, UnsupportedMediaTypeError
 from bedrock_handler.http_event import HttpRequest, json_object
@@ -21,6 +22,7 @@ _JSON_FIELDS = {
     "temperature",
     "topP",
     "stopSequences",
+    "reasoning",
 }
 _ACCEPT_FORMATS = (("text/event-stream", OutputFormat.SSE), ("application/x-ndjson", OutputFormat.NDJSON))
 
@@ -71,7 +73,7 @@ def _build(config: HandlerConfig, doc: dict[str, Any]) -> ChatRequest:
         messages: tuple[Message, ...] = (Message("user", chat.non_empty_text(doc["prompt"], "prompt")),)
     else:
         messages = _messages(doc["messages"])
-    return ChatRequest(
+    request = ChatRequest(
         model_id=_model_id(doc.get("modelId"), config),
         messages=messages,
         max_tokens=chat.token_limit(
@@ -84,7 +86,10 @@ def _build(config: HandlerConfig, doc: dict[str, Any]) -> ChatRequest:
         temperature=chat.number_in(doc.get("temperature"), "temperature", high=1),
         top_p=chat.number_in(doc.get("topP"), "topP", high=1),
         stop_sequences=chat.stop_sequences(doc.get("stopSequences"), "stopSequences"),
+        reasoning=chat.reasoning_effort(doc.get("reasoning"), "reasoning"),
     )
+    reasoning.check(request, param="reasoning")
+    return request
 
 
 def _messages(value: object) -> tuple[Message, ...]:
@@ -92,7 +97,8 @@ def _messages(value: object) -> tuple[Message, ...]:
         raise RequestError("messages must be a non-empty list")
     if len(value) > chat.MAX_MESSAGES:
         raise RequestError(f"messages may hold at most {chat.MAX_MESSAGES} entries")
-    parsed = tuple(_message(item, index) for index, item in enumerate(value))
+    documents = iter(range(1, chat.MAX_MESSAGES * attachments.MAX_DOCUMENTS_PER_MESSAGE + 1))
+    parsed = tuple(_message(item, index, documents) for index, item in enumerate(value))
     for index, message in enumerate(parsed):
         expected = "user" if index % 2 == 0 else "assistant"
         if message.role != expected:
@@ -104,7 +110,7 @@ def _messages(value: object) -> tuple[Message, ...]:
     return parsed
 
 
-def _message(item: object, index: int) -> Message:
+def _message(item: object, index: int, documents: Iterator[int]) -> Message:
     where = f"messages[{index}]"
     if not isinstance(item, dict):
         raise RequestError(f"{where} must be an object")
@@ -115,15 +121,44 @@ def _message(item: object, index: int) -> Message:
     if isinstance(content, str):
         return Message(role, chat.non_empty_text(content, f"{where}.content"))
     if not isinstance(content, list) or not content:
-        raise RequestError(
-            f"{where}.content must be a non-empty string or a non-empty list of {{'text': str}}"
-        )
-    texts = []
+        raise RequestError(f"{where}.content must be a non-empty string or a non-empty list of blocks")
+    texts: list[str] = []
+    blocks: list[Block] = []
     for block_index, block in enumerate(content):
-        if not isinstance(block, dict) or set(block) != {"text"}:
-            raise RequestError(f"{where}.content[{block_index}] must be an object {{'text': str}}")
-        texts.append(chat.non_empty_text(block["text"], f"{where}.content[{block_index}].text"))
-    return Message(role, "\n".join(texts))
+        at = f"{where}.content[{block_index}]"
+        kind = next(iter(block), None) if isinstance(block, dict) and len(block) == 1 else None
+        if kind == "text":
+            texts.append(chat.non_empty_text(block["text"], f"{at}.text"))
+        elif kind in ("image", "document") and role == "user":
+            blocks.append(_attachment(kind, block[kind], at, documents))
+        else:
+            raise RequestError(
+                f"{at} must be {{'text': str}}"
+                + (
+                    ", {'image': ...} or {'document': ...}"
+                    if role == "user"
+                    else " (assistant turns hold text)"
+                )
+            )
+    text = "\n".join(texts)
+    attachments.check_message(blocks, text, where)
+    return Message(role, text, tuple(blocks))
+
+
+def _attachment(kind: str, value: object, where: str, documents: Iterator[int]) -> Block:
+    """An image or document block: `{"format": ..., "source": {"bytes": "<base64>"}}`."""
+    source = value.get("source") if isinstance(value, dict) else None
+    if not isinstance(value, dict) or set(value) != {"format", "source"} or not isinstance(source, dict):
+        raise RequestError(f"{where}.{kind} must be {{'format': str, 'source': {{'bytes': base64}}}}")
+    if set(source) != {"bytes"}:
+        raise RequestError(f"{where}.{kind}.source must be {{'bytes': base64}}")
+    data = attachments.decode_base64(source["bytes"], f"{where}.{kind}.source.bytes")
+    declared = value["format"]
+    if not isinstance(declared, str):
+        raise RequestError(f"{where}.{kind}.format must be a string")
+    if kind == "image":
+        return attachments.image_block(declared, data, where)
+    return attachments.document_block(declared, data, where, number=next(documents))
 
 
 def _model_id(value: object, config: HandlerConfig) -> str:

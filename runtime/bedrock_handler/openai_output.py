@@ -1,8 +1,10 @@
 """The OpenAI API's output edge: `chat.completion.chunk` Server-Sent Events or one `chat.completion`
-object, finish reasons, usage, and errors in the shape the openai SDK raises (PROTOCOL.md §12.A2, §12.A3)."""
+object (text, reasoning, tool calls), finish reasons, usage, and errors in the shape the openai SDK raises
+(PROTOCOL.md §12.A2, §12.A3, §12.A4)."""
 
 from __future__ import annotations
 
+import base64
 import json
 
 from streaming_runtime import StreamingResponse
@@ -43,13 +45,40 @@ def finish_reason(stop_reason: str) -> str:
     return FINISH_REASONS.get(stop_reason, "stop")
 
 
-def usage(summary: Summary) -> dict[str, int]:
-    """The `usage` object of a finished stream."""
-    return {
-        "prompt_tokens": summary.input_tokens,
+def usage(summary: Summary) -> dict[str, object]:
+    """The `usage` object of a finished stream: `prompt_tokens` counts every input token, cached or not;
+    the details say how many were read from the prompt cache and written to it."""
+    prompt_tokens = summary.all_input_tokens
+    document: dict[str, object] = {
+        "prompt_tokens": prompt_tokens,
         "completion_tokens": summary.output_tokens,
-        "total_tokens": summary.input_tokens + summary.output_tokens,
+        "total_tokens": prompt_tokens + summary.output_tokens,
     }
+    if summary.cache_read_tokens or summary.cache_write_tokens:
+        document["prompt_tokens_details"] = {
+            "cached_tokens": summary.cache_read_tokens,
+            "cache_write_tokens": summary.cache_write_tokens,
+        }
+    return document
+
+
+def reasoning_detail(
+    text: str, signature: str | None, redacted: bytes | None, index: int
+) -> dict[str, object]:
+    """One `reasoning_details` entry (OpenRouter's shape): a reasoning text with its signature, or the
+    redacted reasoning as base64 `data`. Sent back on an assistant message, it becomes the Converse
+    reasoning block again (`openai_messages`)."""
+    if redacted is not None:
+        return {
+            "type": "reasoning.encrypted",
+            "data": base64.b64encode(redacted).decode("ascii"),
+            "index": index,
+        }
+    return {"type": "reasoning.text", "text": text, "signature": signature or "", "index": index}
+
+
+def _tool_call(call_id: str, name: str, arguments: str) -> dict[str, object]:
+    return {"id": call_id, "type": "function", "function": {"name": name, "arguments": arguments}}
 
 
 def error_type(status: int) -> str:
@@ -86,7 +115,16 @@ class ChunkEncoder:
     finish chunk, the usage chunk when asked for, then `[DONE]` (also after an in-band error). `role` and
     `id` fields are sent once: the SDK's accumulator concatenates repeated strings."""
 
-    __slots__ = ("_include_usage", "_prefix", "_role_sent", "_usage_null", "headers", "name")
+    __slots__ = (
+        "_details",
+        "_include_usage",
+        "_prefix",
+        "_reasoning",
+        "_role_sent",
+        "_usage_null",
+        "headers",
+        "name",
+    )
 
     def __init__(
         self, *, completion_id: str, created: int, model: str, include_usage: bool, request_id: str
@@ -98,6 +136,8 @@ class ChunkEncoder:
         self._include_usage = include_usage
         self._usage_null = ',"usage":null}\n\n' if include_usage else "}\n\n"
         self._role_sent = False
+        self._reasoning: list[str] = []  # the open reasoning block's text, for its `reasoning_details`
+        self._details = 0  # reasoning blocks ended so far: the next entry's index
 
     def _choice(self, delta: str, finish: str | None = None) -> str:
         reason = "null" if finish is None else json.dumps(finish)
@@ -116,6 +156,30 @@ class ChunkEncoder:
         """The role chunk (first time only) and a content chunk."""
         return self._role() + self._choice('{"content":' + json.dumps(text, ensure_ascii=False) + "}")
 
+    def reasoning(self, text: str) -> str:
+        """The role chunk (first time only) and a `reasoning_content` chunk, never inside `content`."""
+        self._reasoning.append(text)
+        return self._role() + self._choice(
+            '{"reasoning_content":' + json.dumps(text, ensure_ascii=False) + "}"
+        )
+
+    def reasoning_end(self, signature: str | None, redacted: bytes | None) -> str:
+        """The block's complete `reasoning_details` entry, once, when its signature arrives."""
+        detail = reasoning_detail("".join(self._reasoning), signature, redacted, self._details)
+        self._reasoning.clear()
+        self._details += 1
+        return self._role() + self._choice(compact_json({"reasoning_details": [detail]}))
+
+    def tool_call(self, index: int, call_id: str, name: str) -> str:
+        """The call's first fragment: `index`, `id`, `type` and the name, with empty arguments."""
+        call = {"index": index, **_tool_call(call_id, name, "")}
+        return self._role() + self._choice(compact_json({"tool_calls": [call]}))
+
+    def tool_arguments(self, index: int, fragment: str) -> str:
+        """A later fragment: only `index` and the piece of arguments (repeated strings would be joined)."""
+        call = {"index": index, "function": {"arguments": fragment}}
+        return self._choice(compact_json({"tool_calls": [call]}))
+
     def done(self, summary: Summary) -> str:
         """The finish chunk, the usage chunk if `include_usage`, and `[DONE]`."""
         end = self._role() + self._choice("{}", finish_reason(summary.stop_reason))
@@ -129,25 +193,73 @@ class ChunkEncoder:
 
 
 class CompletionEncoder:
-    """`ReplyEncoder` for `stream: false`: collects the deltas and sends one `chat.completion` object at
+    """`ReplyEncoder` for `stream: false`: collects the reply and sends one `chat.completion` object at
     the end, so any failure before it is still an error status."""
 
-    __slots__ = ("_completion_id", "_created", "_model", "_texts", "headers", "name")
+    __slots__ = (
+        "_block_start",
+        "_calls",
+        "_completion_id",
+        "_created",
+        "_details",
+        "_model",
+        "_reasoning",
+        "_texts",
+        "headers",
+        "name",
+    )
 
     def __init__(self, *, completion_id: str, created: int, model: str, request_id: str) -> None:
         self.name = "openai-json"
         self.headers = {"content-type": "application/json", "x-request-id": request_id}
         self._completion_id, self._created, self._model = completion_id, created, model
         self._texts: list[str] = []
+        self._reasoning: list[str] = []
+        self._block_start = 0  # where the open reasoning block starts in `_reasoning`
+        self._details: list[dict[str, object]] = []
+        self._calls: list[tuple[str, str, list[str]]] = []  # id, name, argument fragments
 
     def delta(self, text: str) -> str:
         """Nothing yet: the text is kept for the final object."""
         self._texts.append(text)
         return ""
 
+    def reasoning(self, text: str) -> str:
+        """Nothing yet: the reasoning is kept for `reasoning_content`."""
+        self._reasoning.append(text)
+        return ""
+
+    def reasoning_end(self, signature: str | None, redacted: bytes | None) -> str:
+        """Nothing yet: the block's entry is kept for `reasoning_details`."""
+        text = "".join(self._reasoning[self._block_start :])
+        self._block_start = len(self._reasoning)
+        self._details.append(reasoning_detail(text, signature, redacted, len(self._details)))
+        return ""
+
+    def tool_call(self, index: int, call_id: str, name: str) -> str:
+        """Nothing yet: the call is kept for `tool_calls`."""
+        self._calls.append((call_id, name, []))
+        return ""
+
+    def tool_arguments(self, index: int, fragment: str) -> str:
+        """Nothing yet: the fragment is added to its call's arguments."""
+        self._calls[index][2].append(fragment)
+        return ""
+
     def done(self, summary: Summary) -> str:
         """The whole `chat.completion` object."""
-        message = {"role": "assistant", "content": "".join(self._texts), "refusal": None}
+        text = "".join(self._texts)
+        message: dict[str, object] = {
+            "role": "assistant",
+            "content": None if self._calls and not text else text,
+            "refusal": None,
+        }
+        if self._calls:
+            message["tool_calls"] = [_tool_call(i, n, "".join(a)) for i, n, a in self._calls]
+        if self._reasoning:
+            message["reasoning_content"] = "".join(self._reasoning)
+        if self._details:
+            message["reasoning_details"] = self._details
         choice = {
             "index": 0,
             "message": message,

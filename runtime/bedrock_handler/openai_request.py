@@ -6,15 +6,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from bedrock_handler import chat
-from bedrock_handler.chat import ChatRequest, Message
+from bedrock_handler import chat, openai_messages, openai_tools, reasoning
+from bedrock_handler.chat import ChatRequest
 from bedrock_handler.config import HandlerConfig
 from bedrock_handler.errors import MethodNotAllowedError, RequestError, UnsupportedMediaTypeError
 from bedrock_handler.http_event import HttpRequest, json_object
 
 MAX_CALLER_CHARS = 128
-_ROLES = ("system", "developer", "user", "assistant")
-_SYSTEM_ROLES = ("system", "developer")
 # Accepted and ignored whatever their value: they change nothing Bedrock could honour or the caller sees.
 _IGNORED = frozenset(
     {
@@ -37,15 +35,11 @@ _DEFAULTS: dict[str, object] = {
     "logit_bias": {},
     "modalities": ["text"],
     "response_format": {"type": "text"},
-    "tools": [],
     "functions": [],
-    "tool_choice": "none",
     "function_call": "none",
 }
 # Refused unless null: no Bedrock equivalent, or not offered by this endpoint.
-_UNSUPPORTED = frozenset(
-    {"audio", "moderation", "prediction", "reasoning_effort", "seed", "verbosity", "web_search_options"}
-)
+_UNSUPPORTED = frozenset({"audio", "moderation", "prediction", "seed", "verbosity", "web_search_options"})
 _MAPPED = frozenset(
     {
         "model",
@@ -58,10 +52,12 @@ _MAPPED = frozenset(
         "stream",
         "stream_options",
         "user",
+        "tools",
+        "tool_choice",
+        "reasoning_effort",
     }
 )
 _STREAM_OPTIONS = frozenset({"include_usage", "include_obfuscation"})  # the second is ignored
-_MESSAGE_KEYS = frozenset({"role", "content", "name", "refusal", "tool_calls", "function_call", "audio"})
 _TEMPERATURE_HINT = " (Bedrock's range; OpenAI's values above 1 have no equivalent)"
 
 
@@ -86,7 +82,7 @@ def parse(http: HttpRequest, *, config: HandlerConfig) -> OpenAICall:
         raise UnsupportedMediaTypeError(http.media_type, accepted="application/json")
     body = json_object(http.body_text(max_bytes=config.max_request_bytes))
     _refuse_unmapped(body)
-    system, messages = _conversation(body.get("messages"))
+    system, messages = openai_messages.conversation(body.get("messages"))
     stream = _flag(body.get("stream"), "stream")
     options = body.get("stream_options")
     if options is not None and not isinstance(options, dict):
@@ -98,6 +94,8 @@ def parse(http: HttpRequest, *, config: HandlerConfig) -> OpenAICall:
     if limit is None:
         limit, limit_name = body.get("max_tokens"), "max_tokens"
     stop = body.get("stop")
+    tools = openai_tools.tool_specs(body.get("tools"))
+    tool_choice, tool_name = openai_tools.tool_choice(body.get("tool_choice"), tools)
     request = ChatRequest(
         model_id=_model_id(body.get("model"), config),
         messages=messages,
@@ -108,7 +106,12 @@ def parse(http: HttpRequest, *, config: HandlerConfig) -> OpenAICall:
         temperature=chat.number_in(body.get("temperature"), "temperature", high=1, hint=_TEMPERATURE_HINT),
         top_p=chat.number_in(body.get("top_p"), "top_p", high=1),
         stop_sequences=chat.stop_sequences([stop] if isinstance(stop, str) else stop, "stop"),
+        tools=tools,
+        tool_choice=tool_choice,
+        tool_name=tool_name,
+        reasoning=chat.reasoning_effort(body.get("reasoning_effort"), "reasoning_effort"),
     )
+    reasoning.check(request, param="reasoning_effort")
     return OpenAICall(
         request=request,
         stream=stream,
@@ -171,67 +174,3 @@ def _caller(value: object) -> str | None:
     if not isinstance(value, str):
         raise RequestError("user must be a string", param="user")
     return value[:MAX_CALLER_CHARS]
-
-
-def _conversation(value: object) -> tuple[str | None, tuple[Message, ...]]:
-    """The system text and the turns: system/developer messages become the system prompt, in order;
-    consecutive turns of one role are merged, as Converse requires alternation."""
-    if not isinstance(value, list) or not value:
-        raise RequestError("messages must be a non-empty list", param="messages")
-    if len(value) > chat.MAX_MESSAGES:
-        raise RequestError(f"messages may hold at most {chat.MAX_MESSAGES} entries", param="messages")
-    system: list[str] = []
-    turns: list[Message] = []
-    for index, item in enumerate(value):
-        role, text = _message(item, f"messages[{index}]")
-        if role in _SYSTEM_ROLES:
-            system.append(text)
-        elif turns and turns[-1].role == role:
-            turns[-1] = Message(role, f"{turns[-1].text}\n\n{text}")
-        else:
-            turns.append(Message(role, text))
-    if not turns or turns[0].role != "user":
-        raise RequestError(
-            "the first message after system and developer ones must be a user message", param="messages"
-        )
-    if turns[-1].role != "user":
-        raise RequestError("the last message must be a user message", param="messages")
-    return ("\n\n".join(system) or None), tuple(turns)
-
-
-def _message(item: object, where: str) -> tuple[str, str]:
-    if not isinstance(item, dict):
-        raise RequestError(f"{where} must be an object", param="messages")
-    role = item.get("role")
-    if role not in _ROLES:
-        raise RequestError(
-            f"{where}.role must be one of {', '.join(_ROLES)} (tool messages are not supported)",
-            param="messages",
-        )
-    for key in sorted(item):
-        if key not in _MESSAGE_KEYS:
-            raise RequestError(f"{where} has an unrecognized field {key[:64]!r}", param="messages")
-        if key in ("tool_calls", "function_call", "audio") and item[key] is not None:
-            raise RequestError(f"{where}.{key} is not supported", param="messages")
-        if key in ("name", "refusal") and not isinstance(item[key], str | None):
-            raise RequestError(f"{where}.{key} must be a string", param="messages")
-    content = item.get("content")
-    if isinstance(content, str):
-        return role, chat.non_empty_text(content, f"{where}.content")
-    if not isinstance(content, list) or not content:
-        raise RequestError(
-            f"{where}.content must be a non-empty string or list of text parts", param="messages"
-        )
-    return role, "\n".join(_text_part(part, f"{where}.content[{i}]") for i, part in enumerate(content))
-
-
-def _text_part(part: object, where: str) -> str:
-    if not isinstance(part, dict):
-        raise RequestError(f"{where} must be an object", param="messages")
-    kind = part.get("type")
-    if kind != "text":
-        shown = kind[:32] if isinstance(kind, str) else type(kind).__name__
-        raise RequestError(f"{where}.type {shown!r} is not supported; send text parts", param="messages")
-    if extra := sorted(set(part) - {"type", "text"}):
-        raise RequestError(f"{where}.{extra[0][:64]} is not supported", param="messages")
-    return chat.non_empty_text(part.get("text"), f"{where}.text")

@@ -1,5 +1,6 @@
-"""What an API's output edge implements: `ReplyEncoder`, which writes model deltas, the end and in-band
-errors in that API's wire format, and the `Summary` of a finished stream it is given."""
+"""What an API's output edge implements: `ReplyEncoder`, which writes model deltas (text, reasoning, tool
+calls), the end and in-band errors in that API's wire format, and the `Summary` of a finished stream it is
+given."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ if TYPE_CHECKING:
 
 # A NamedTuple, not a dataclass: defining a dataclass costs ~0.7 ms of every cold start (docs/performance.md).
 class Summary(NamedTuple):
-    """How a model stream ended: the stop reason (Bedrock's, or our own `deadline`), usage and timings."""
+    """How a model stream ended: the stop reason (Bedrock's, or our own `deadline`), usage and timings.
+    `input_tokens` counts the input read neither from nor into the prompt cache, as Bedrock reports it."""
 
     stop_reason: str
     input_tokens: int
@@ -21,6 +23,13 @@ class Summary(NamedTuple):
     first_token_ms: int | None
     total_ms: int
     model_id: str
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+
+    @property
+    def all_input_tokens(self) -> int:
+        """Every input token: plain, read from the cache and written to it."""
+        return self.input_tokens + self.cache_read_tokens + self.cache_write_tokens
 
 
 def compact_json(document: object, *, ascii_only: bool = False) -> str:
@@ -44,6 +53,18 @@ class ReplyEncoder(Protocol):
 
     def delta(self, text: str) -> str:
         """A piece of generated text."""
+
+    def reasoning(self, text: str) -> str:
+        """A piece of the model's reasoning."""
+
+    def reasoning_end(self, signature: str | None, redacted: bytes | None) -> str:
+        """The end of a reasoning block: its signature or its redacted form, to be sent back later."""
+
+    def tool_call(self, index: int, call_id: str, name: str) -> str:
+        """The start of tool call number `index` (0, 1, ... in the reply)."""
+
+    def tool_arguments(self, index: int, fragment: str) -> str:
+        """A fragment of the JSON arguments of tool call `index`."""
 
     def done(self, summary: Summary) -> str:
         """The end of a successful stream; may raise `ModelStreamError` for a stop it reports as an error."""

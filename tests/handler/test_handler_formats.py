@@ -215,7 +215,7 @@ def test_config_defaults() -> None:
     assert config.model_ids == ("us.anthropic.claude-haiku-4-5-20251001-v1:0", "amazon.nova-lite-v1:0")
     assert (config.region, config.max_tokens_limit, config.default_max_tokens) == ("eu-west-1", 4096, 1024)
     assert (config.max_request_bytes, config.deadline_margin_ms, config.bedrock_api) == (
-        262_144,
+        6_291_456,
         2000,
         "converse",
     )

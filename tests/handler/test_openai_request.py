@@ -313,12 +313,7 @@ NOT_DEFAULT = [
     ("response_format", {"type": "json_object"}),
     ("response_format", {"type": "text", "extra": 1}),
     ("response_format", "text"),
-    ("tools", [{"type": "function", "function": {"name": "f"}}]),
-    ("tools", {}),
     ("functions", [{"name": "f"}]),
-    ("tool_choice", "auto"),
-    ("tool_choice", "required"),
-    ("tool_choice", {"type": "function", "function": {"name": "f"}}),
     ("function_call", "auto"),
     ("function_call", {"name": "f"}),
 ]
@@ -335,7 +330,6 @@ UNSUPPORTED = [
     "audio",
     "moderation",
     "prediction",
-    "reasoning_effort",
     "seed",
     "verbosity",
     "web_search_options",
@@ -470,13 +464,12 @@ REFUSED = [
     _case("message string", messages("hi"), 400, BAD, "messages", "messages[0] must be an object"),
     _case("message null", messages(USER, None), 400, BAD, "messages", "messages[1] must be an object"),
     _case(
-        "role tool",
+        "tool message answering nothing",
         messages(USER, {"role": "tool", "content": "r", "tool_call_id": "c"}),
         400,
         BAD,
         "messages",
-        "messages[1].role must be one of system, developer, user, assistant "
-        "(tool messages are not supported)",
+        "tool message answers 'c', which the assistant message before it did not call",
     ),
     _case(
         "role function",
@@ -500,19 +493,27 @@ REFUSED = [
     _case("role number", messages({"role": 1, "content": "x"}), 400, BAD, "messages", "role must be one of"),
     _case(
         "unknown message key",
-        messages(user("x", tool_call_id="c")),
+        messages(user("x", tool_id="c")),
         400,
         BAD,
         "messages",
-        "messages[0] has an unrecognized field 'tool_call_id'",
+        "messages[0] has an unrecognized field 'tool_id'",
     ),
     _case(
-        "tool_calls set",
+        "tool_calls empty",
         messages(user("x"), {"role": "assistant", "content": "a", "tool_calls": []}, USER),
         400,
         BAD,
         "messages",
-        "messages[1].tool_calls is not supported",
+        "messages[1].tool_calls must be a non-empty list",
+    ),
+    _case(
+        "tool_calls on a user message",
+        messages(user("x", tool_calls=[])),
+        400,
+        BAD,
+        "messages",
+        "messages[0].tool_calls is not supported",
     ),
     _case(
         "function_call set",
@@ -536,7 +537,7 @@ REFUSED = [
         400,
         BAD,
         "messages",
-        "messages[0].content must be a non-empty string or list of text parts",
+        "messages[0].content must be a non-empty string or list of parts",
     ),
     _case(
         "content null",
@@ -603,7 +604,7 @@ REFUSED = [
         400,
         BAD,
         "messages",
-        "messages[0].content[1].type 'image_url' is not supported; send text parts",
+        "messages[0].content[1].image_url.url must be a data:<media type>;base64,<data> URL",
     ),
     _case(
         "part input_audio",
@@ -615,11 +616,11 @@ REFUSED = [
     ),
     _case(
         "part refusal",
-        messages({"role": "assistant", "content": [{"type": "refusal", "refusal": "no"}]}),
+        messages(user([{"type": "refusal", "refusal": "no"}])),
         400,
         BAD,
         "messages",
-        "type 'refusal' is not supported",
+        "type 'refusal' is not supported here; send text, image_url, file parts",
     ),
     _case(
         "part type missing",
@@ -723,7 +724,7 @@ REFUSED = [
         400,
         BAD,
         "messages",
-        "the last message must be a user message",
+        "the last message must be a user or tool message",
     ),
     _case(
         "ends with assistant then system",
@@ -731,7 +732,7 @@ REFUSED = [
         400,
         BAD,
         "messages",
-        "the last message must be a user message",
+        "the last message must be a user or tool message",
     ),
     # token limits: the error names the field that was used
     _case(

@@ -1,0 +1,80 @@
+"""The ConverseStream edge: a `ChatRequest` and the function's settings -> `converse_stream` keyword
+arguments (messages and their blocks, inference settings, tools, reasoning, guardrail, cache points)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bedrock_handler import prompt_cache, reasoning
+from bedrock_handler.chat import Block, ChatRequest, Message
+from bedrock_handler.config import HandlerConfig
+
+# Bedrock needs a tool's specification whenever the conversation holds its calls; a tool the caller no
+# longer lists is described with this schema.
+_ANY_OBJECT = {"json": {"type": "object"}}
+
+
+def converse_arguments(request: ChatRequest, config: HandlerConfig | None = None) -> dict[str, Any]:
+    """The keyword arguments of `converse_stream` for a request."""
+    inference: dict[str, Any] = {"maxTokens": request.max_tokens}
+    if request.temperature is not None:
+        inference["temperature"] = request.temperature
+    if request.top_p is not None:
+        inference["topP"] = request.top_p
+    if request.stop_sequences:
+        inference["stopSequences"] = list(request.stop_sequences)
+    arguments: dict[str, Any] = {
+        "modelId": request.model_id,
+        "messages": [{"role": m.role, "content": content(m)} for m in request.messages],
+        "inferenceConfig": inference,
+    }
+    if request.system:
+        arguments["system"] = [{"text": request.system}]
+    if tool_config := _tool_config(request):
+        arguments["toolConfig"] = tool_config
+    reasoning.apply(arguments, request)
+    if config is not None:
+        if config.guardrail_id:
+            arguments["guardrailConfig"] = {
+                "guardrailIdentifier": config.guardrail_id,
+                "guardrailVersion": config.guardrail_version,
+                "trace": "enabled",
+                "streamProcessingMode": config.guardrail_stream_mode,
+            }
+        prompt_cache.apply(arguments, config.prompt_caching)
+    return arguments
+
+
+def content(message: Message) -> list[Block]:
+    """A turn's Converse content: the leading blocks, its text, the trailing blocks."""
+    text: list[Block] = [{"text": message.text}] if message.text else []
+    return [*message.leading, *text, *message.trailing]
+
+
+def tools_in_history(request: ChatRequest) -> list[str]:
+    """The names of the tools the conversation's assistant turns called, in first-call order."""
+    names: list[str] = []
+    for message in request.messages:
+        for block in message.trailing:
+            name = block.get("toolUse", {}).get("name")
+            if name and name not in names:
+                names.append(name)
+    return names
+
+
+def _tool_config(request: ChatRequest) -> dict[str, Any] | None:
+    history = tools_in_history(request)
+    if request.tool_choice == "none" and not history:
+        return None  # `none` sends no tools, unless Bedrock needs them to read the conversation
+    listed = {spec["name"] for spec in request.tools}
+    specs = [{"toolSpec": spec} for spec in request.tools] + [
+        {"toolSpec": {"name": name, "inputSchema": _ANY_OBJECT}} for name in history if name not in listed
+    ]
+    if not specs:
+        return None
+    config: dict[str, Any] = {"tools": specs}  # no toolChoice is Bedrock's `auto`
+    if request.tool_choice == "any":
+        config["toolChoice"] = {"any": {}}
+    elif request.tool_choice == "tool":
+        config["toolChoice"] = {"tool": {"name": request.tool_name}}
+    return config
