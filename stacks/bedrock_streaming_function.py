@@ -33,6 +33,9 @@ DEFAULT_TIMEOUT = cdk.Duration.minutes(5)
 DEFAULT_RESERVED_CONCURRENCY = 10
 DEFAULT_MAX_TOKENS_LIMIT = 4096
 DEFAULT_BOTOCORE_SERVICES = ("bedrock-runtime",)
+# A Function URL (a synchronous invocation) refuses request payloads over 6 MB itself; the handler's limit
+# matches it so that images and documents up to that size are accepted.
+DEFAULT_MAX_REQUEST_BYTES = 6 * 1024 * 1024
 
 # Kept out of the image fingerprint so that imports, test runs and editors do not churn the asset hash.
 IMAGE_EXCLUDES = (
@@ -333,7 +336,7 @@ class BedrockStreamingFunction(Construct):
     def _environment(self, max_tokens_limit: int, extra: Mapping[str, str]) -> dict[str, str]:
         defaults = {
             "DEFAULT_MAX_TOKENS": str(min(1024, max_tokens_limit)),
-            "MAX_REQUEST_BYTES": str(256 * 1024),
+            "MAX_REQUEST_BYTES": str(DEFAULT_MAX_REQUEST_BYTES),
             # Leaves time to send the error event and trailers before Lambda kills the invocation.
             "DEADLINE_MARGIN_MS": "2000",
         }

@@ -118,7 +118,7 @@ def test_default_function_is_an_arm64_image_with_documented_defaults(templates: 
                     "MODEL_IDS": FOUNDATION,
                     "MAX_TOKENS_LIMIT": "4096",
                     "DEFAULT_MAX_TOKENS": "1024",
-                    "MAX_REQUEST_BYTES": "262144",
+                    "MAX_REQUEST_BYTES": "6291456",
                     "DEADLINE_MARGIN_MS": "2000",
                 }
             },
