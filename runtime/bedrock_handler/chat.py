@@ -8,9 +8,12 @@ Converse content blocks, the one shape Bedrock takes them in; the InvokeModel pa
 from __future__ import annotations
 
 import math
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from bedrock_handler.errors import RequestError
+
+if TYPE_CHECKING:
+    from bedrock_handler.config import HandlerConfig
 
 # NamedTuples, not dataclasses: defining a dataclass costs ~0.7 ms of every cold start (docs/performance.md).
 Block = dict[str, Any]  # one Converse content block: {"image": {...}}, {"toolUse": {...}}, ...
@@ -120,6 +123,12 @@ def stop_sequences(value: object, name: str) -> tuple[str, ...]:
                 param=name,
             )
     return tuple(encodable(item, name) for item in value)
+
+
+def default_limit(config: HandlerConfig, effort: str | None) -> int:
+    """The token limit of a request that sets none: the configured default, or with reasoning on (which
+    spends tokens of the same limit before the answer) the largest limit allowed."""
+    return config.default_max_tokens if effort is None else config.max_tokens_limit
 
 
 def reasoning_effort(value: object, name: str) -> str | None:

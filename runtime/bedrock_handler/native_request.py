@@ -73,20 +73,21 @@ def _build(config: HandlerConfig, doc: dict[str, Any]) -> ChatRequest:
         messages: tuple[Message, ...] = (Message("user", chat.non_empty_text(doc["prompt"], "prompt")),)
     else:
         messages = _messages(doc["messages"])
+    effort = chat.reasoning_effort(doc.get("reasoning"), "reasoning")
     request = ChatRequest(
         model_id=_model_id(doc.get("modelId"), config),
         messages=messages,
         max_tokens=chat.token_limit(
             doc.get("maxTokens"),
             "maxTokens",
-            default=config.default_max_tokens,
+            default=chat.default_limit(config, effort),
             limit=config.max_tokens_limit,
         ),
         system=None if doc.get("system") is None else chat.non_empty_text(doc["system"], "system"),
         temperature=chat.number_in(doc.get("temperature"), "temperature", high=1),
         top_p=chat.number_in(doc.get("topP"), "topP", high=1),
         stop_sequences=chat.stop_sequences(doc.get("stopSequences"), "stopSequences"),
-        reasoning=chat.reasoning_effort(doc.get("reasoning"), "reasoning"),
+        reasoning=effort,
     )
     reasoning.check(request, param="reasoning")
     return request

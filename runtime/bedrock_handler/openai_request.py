@@ -96,11 +96,12 @@ def parse(http: HttpRequest, *, config: HandlerConfig) -> OpenAICall:
     stop = body.get("stop")
     tools = openai_tools.tool_specs(body.get("tools"))
     tool_choice, tool_name = openai_tools.tool_choice(body.get("tool_choice"), tools)
+    effort = chat.reasoning_effort(body.get("reasoning_effort"), "reasoning_effort")
     request = ChatRequest(
         model_id=_model_id(body.get("model"), config),
         messages=messages,
         max_tokens=chat.token_limit(
-            limit, limit_name, default=config.default_max_tokens, limit=config.max_tokens_limit
+            limit, limit_name, default=chat.default_limit(config, effort), limit=config.max_tokens_limit
         ),
         system=system,
         temperature=chat.number_in(body.get("temperature"), "temperature", high=1, hint=_TEMPERATURE_HINT),
@@ -109,7 +110,7 @@ def parse(http: HttpRequest, *, config: HandlerConfig) -> OpenAICall:
         tools=tools,
         tool_choice=tool_choice,
         tool_name=tool_name,
-        reasoning=chat.reasoning_effort(body.get("reasoning_effort"), "reasoning_effort"),
+        reasoning=effort,
     )
     reasoning.check(request, param="reasoning_effort")
     return OpenAICall(
