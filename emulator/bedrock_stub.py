@@ -16,12 +16,10 @@ from streaming_runtime import wire
 
 from emulator import eventstream, stub_models, stub_payloads
 from emulator.http_base import EmulatorHTTPServer, NoDelayHandler
-from emulator.stub_frames import StubError, converse_cap, converse_frames, invoke_frames, plan_reply
-from emulator.stub_replies import (
-    Directives,
-    converse_user_text,
-    pre_stream_error,
-)
+from emulator.stub_converse import converse_frames, plan_converse
+from emulator.stub_frames import StubError, invoke_frames, plan_reply
+from emulator.stub_replies import Directives, pre_stream_error
+from emulator.stub_validation import check_converse_request
 
 _ROUTE = re.compile(r"^/model/(?P<model>[^/]+)/(?P<op>converse-stream|invoke-with-response-stream)$")
 _MAX_BODY_BYTES = 25_000_000  # Bedrock's own limit for an InvokeModel body
@@ -91,32 +89,24 @@ class _StubHandler(NoDelayHandler):
         return match["op"], model_id, body
 
     def _serve(self, operation: str, model_id: str, body: dict[str, Any]) -> None:
+        frames: Iterator[tuple[str, bytes]]
         if operation == "converse-stream":
-            user_text, cap, family = self._converse_request(body), converse_cap(body), ""
+            converse = plan_converse(check_converse_request(model_id, body))
+            directives, frames = converse.directives, converse_frames(converse)
         else:
             try:
                 family = stub_models.model_family(model_id)
             except stub_models.UnknownFamilyError as exc:
                 raise StubError(status=400, code="ValidationException", message=str(exc)) from None
             request = stub_payloads.read_invoke_request(family, body)
-            user_text, cap = request.user_text, request.max_tokens
-        reply = plan_reply(user_text, cap)
-        error = pre_stream_error(reply.directives)
-        if self._wait(reply.directives.hang_ms):
+            reply = plan_reply(request.user_text, request.max_tokens)
+            directives, frames = reply.directives, invoke_frames(family, reply)
+        error = pre_stream_error(directives)
+        if self._wait(directives.hang_ms):
             return
         if error is not None:
             raise StubError(status=error.status, code=error.code, message=error.message)
-        frames = converse_frames(reply) if not family else invoke_frames(family, reply)
-        self._stream(frames, reply.directives, invoke=bool(family))
-
-    @staticmethod
-    def _converse_request(body: dict[str, Any]) -> str:
-        messages = body.get("messages")
-        if not isinstance(messages, list) or not messages:
-            raise StubError(
-                status=400, code="ValidationException", message="messages must be a non-empty list"
-            )
-        return converse_user_text(messages)
+        self._stream(frames, directives, invoke=operation != "converse-stream")
 
     def _stream(self, frames: Iterator[tuple[str, bytes]], directives: Directives, *, invoke: bool) -> None:
         self.send_response(200)

@@ -1,4 +1,4 @@
-"""Stand-in replies as event-stream frames: plan the reply for a request, then encode its events in order."""
+"""Stand-in replies: the error it refuses a request with, and the InvokeModel reply planned and framed."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 from emulator import eventstream, stub_payloads
 from emulator.stub_replies import (
@@ -27,6 +26,11 @@ class StubError(Exception):
         self.status, self.code, self.message = status, code, message
 
 
+def invalid(message: str) -> StubError:
+    """The 400 `ValidationException` Bedrock answers a malformed request with, naming the broken rule."""
+    return StubError(status=400, code="ValidationException", message=message)
+
+
 @dataclass(frozen=True, slots=True)
 class Reply:
     """Everything needed to stream one answer."""
@@ -35,12 +39,6 @@ class Reply:
     directives: Directives
     stop_reason_truncated: bool
     input_tokens: int
-
-
-def converse_cap(body: dict[str, Any]) -> int | None:
-    config = body.get("inferenceConfig")
-    value = config.get("maxTokens") if isinstance(config, dict) else None
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def plan_reply(user_text: str, cap: int | None) -> Reply:
@@ -52,29 +50,6 @@ def plan_reply(user_text: str, cap: int | None) -> Reply:
     return Reply(
         reply_tokens(prompt, count), directives, count < directives.tokens, input_token_count(prompt)
     )
-
-
-def converse_frames(reply: Reply) -> Iterator[tuple[str, bytes]]:
-    started = time.monotonic()
-    yield "event", eventstream.event_message("messageStart", {"role": "assistant"})
-    for token in reply.tokens:
-        yield (
-            "delta",
-            eventstream.event_message(
-                "contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": token}}
-            ),
-        )
-    yield "event", eventstream.event_message("contentBlockStop", {"contentBlockIndex": 0})
-    stop = "max_tokens" if reply.stop_reason_truncated else "end_turn"
-    yield "event", eventstream.event_message("messageStop", {"stopReason": stop})
-    output = len(reply.tokens)
-    usage = {
-        "inputTokens": reply.input_tokens,
-        "outputTokens": output,
-        "totalTokens": reply.input_tokens + output,
-    }
-    latency = round((time.monotonic() - started) * 1000)
-    yield "event", eventstream.event_message("metadata", {"usage": usage, "metrics": {"latencyMs": latency}})
 
 
 def invoke_frames(family: str, reply: Reply) -> Iterator[tuple[str, bytes]]:

@@ -47,12 +47,17 @@ class UnknownFamilyError(ValueError):
 
 def model_family(model_id: str) -> str:
     """The payload family of a model id, inference-profile id, or ARN naming either."""
-    provider, model = _provider_and_model(_resource_id(model_id))
+    provider, model = provider_and_model(model_id)
     lines = MODEL_LINES.get(provider, {})
     matches = [line for line in lines if model.startswith(line)]
     if not matches:
         raise UnknownFamilyError(f"no InvokeModel format for model {model_id!r}")
     return lines[max(matches, key=len)]
+
+
+def provider_and_model(model_id: str) -> tuple[str, str]:
+    """`(provider, model name)` of a model id, inference-profile id, or ARN naming either ('' when opaque)."""
+    return _provider_and_model(_resource_id(model_id))
 
 
 def _resource_id(model_id: str) -> str:

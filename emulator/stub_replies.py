@@ -5,12 +5,13 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 DIRECTIVE_PREFIX = "@stub:"
 DEFAULT_TOKENS = 12
 MAX_TOKENS_DIRECTIVE = 100_000
 MAX_DELAY_MS = 600_000
+MAX_CACHE_TOKENS = 10_000_000
 
 # A small fixed vocabulary; the reply picks words from it by hashing the prompt, so tests can predict it.
 _WORDS = [
@@ -87,10 +88,40 @@ class Directives:
     not_found: bool = False
     unavailable: bool = False
     model_timeout: bool = False
+    # ConverseStream only (InvokeModel ignores them); docs/bedrock-stand-in.md describes each.
+    tool: str | None = None
+    reasoning: int | None = None
+    reasoning_redacted: bool = False
+    guardrail_after: int | None = None
+    cache_read: int = 0
+    cache_write: int = 0
+    tokens_given: bool = False  # whether `@stub:tokens` was written (a tool call has no text otherwise)
 
 
-_FLAGS = {"throttle", "access_denied", "not_found", "unavailable", "model_timeout"}
-_NUMBERS = {f.name for f in fields(Directives)} - _FLAGS
+_FLAGS = {"throttle", "access_denied", "not_found", "unavailable", "model_timeout", "reasoning_redacted"}
+_STRINGS = {"tool"}
+_NUMBERS = {
+    "tokens",
+    "delay_ms",
+    "first_token_ms",
+    "hang_ms",
+    "error_after",
+    "drop_after",
+    "reasoning",
+    "guardrail_after",
+    "cache_read",
+    "cache_write",
+}
+# Counts of deltas share the tokens limit; cache sizes get a larger one; the rest are times (and the
+# error-after/drop-after positions, which have always shared the delay limit).
+_LIMITS = {
+    "tokens": MAX_TOKENS_DIRECTIVE,
+    "reasoning": MAX_TOKENS_DIRECTIVE,
+    "guardrail_after": MAX_TOKENS_DIRECTIVE,
+    "cache_read": MAX_CACHE_TOKENS,
+    "cache_write": MAX_CACHE_TOKENS,
+}
+_TOOL_NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,17 +167,20 @@ def parse_directives(text: str) -> tuple[Directives, str]:
         if key in _FLAGS and not sep:
             values[key] = True
         elif key in _NUMBERS and sep:
-            values[key] = _directive_int(word, raw)
+            values[key] = _directive_int(word, key, raw)
+            values["tokens_given"] = values.get("tokens_given", False) or key == "tokens"
+        elif key in _STRINGS and sep and _TOOL_NAME.fullmatch(raw):
+            values[key] = raw
         else:
             raise DirectiveError(f"unknown or malformed directive {word!r}")
     return Directives(**values), " ".join(words)  # type: ignore[arg-type]
 
 
-def _directive_int(word: str, raw: str) -> int:
+def _directive_int(word: str, key: str, raw: str) -> int:
     if not raw.isdigit():
         raise DirectiveError(f"directive {word!r} needs a non-negative integer")
     value = int(raw)
-    limit = MAX_TOKENS_DIRECTIVE if word.startswith(DIRECTIVE_PREFIX + "tokens") else MAX_DELAY_MS
+    limit = _LIMITS.get(key, MAX_DELAY_MS)
     if value > limit:
         raise DirectiveError(f"directive {word!r} is above its limit {limit}")
     return value
