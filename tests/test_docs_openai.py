@@ -19,6 +19,7 @@ from tests.support.http_client import request
 PAGE = Path(__file__).resolve().parents[1] / "docs" / "openai-api.md"
 LOCAL_URL = "http://127.0.0.1:3000"
 _BLOCK = re.compile(r"```(\w+)\n(.*?)```", re.DOTALL)
+EXAMPLES = 6  # streamed, whole, a stream error, a tool call, reasoning, the models
 
 
 def blocks() -> list[tuple[str, str]]:
@@ -50,14 +51,14 @@ def emulator() -> Iterator[EmulatorProcess]:
 
 def test_the_page_has_its_examples() -> None:
     commands = [argv for argv, _ in curl_examples()]
-    assert len(commands) == 4, "a curl example lost its output block (or the pattern finds nothing)"
+    assert len(commands) == EXAMPLES, "a curl example lost its output block (or the pattern finds nothing)"
     assert {argv[-1] if argv[-1].startswith("http") else argv[1] for argv in commands} >= {
         f"{LOCAL_URL}/v1/chat/completions",
         f"{LOCAL_URL}/v1/models",
     }
 
 
-@pytest.mark.parametrize("index", range(4))
+@pytest.mark.parametrize("index", range(EXAMPLES))
 def test_each_curl_example_answers_as_shown(emulator: EmulatorProcess, index: int) -> None:
     argv, shown = curl_examples()[index]
     assert argv[0] == "curl"

@@ -19,6 +19,7 @@ _IGNORED = frozenset(
         "metadata",
         "parallel_tool_calls",
         "prompt_cache_key",
+        "prompt_cache_options",  # caching is the function's PROMPT_CACHING setting
         "prompt_cache_retention",
         "safety_identifier",
         "service_tier",

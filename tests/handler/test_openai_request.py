@@ -248,12 +248,28 @@ IGNORED = [
     "metadata",
     "parallel_tool_calls",
     "prompt_cache_key",
+    "prompt_cache_options",
     "prompt_cache_retention",
     "safety_identifier",
     "service_tier",
     "store",
 ]
 ANY_VALUES = [True, False, 0, 5, -1.5, "x", "", {"a": [1, {"b": None}]}, [], [1, "2"], None]
+
+
+def sdk_fields() -> list[str]:
+    """Every request field of the pinned SDK's Chat Completions parameters."""
+    from openai.types.chat.completion_create_params import CompletionCreateParamsBase  # noqa: PLC0415
+
+    return sorted({*CompletionCreateParamsBase.__annotations__, "stream"})
+
+
+@pytest.mark.parametrize("name", sdk_fields())
+def test_every_field_the_sdk_knows_is_recognised(name: str) -> None:
+    """A new SDK field must be classified (mapped, ignored, default-only or refused by name), never
+    fall through to `unrecognized request argument`: null is the SDK's "not given" for all of them."""
+    body = chat(**{name: None}) if name not in ("model", "messages") else chat()
+    assert parse(body).request.model_id == HAIKU
 
 
 @pytest.mark.parametrize("value", ANY_VALUES, ids=repr)

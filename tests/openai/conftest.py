@@ -70,7 +70,7 @@ class Served:
         raise AssertionError(f"no invocation line for {request_id}:\n{self.emulator.log()}")
 
 
-def _env_args(settings: dict[str, object]) -> list[str]:
+def env_args(settings: dict[str, object]) -> list[str]:
     return [arg for name, value in settings.items() for arg in ("--env", f"{name}={value}")]
 
 
@@ -87,7 +87,7 @@ def served(stand_in: BedrockStub) -> Iterator[Served]:
         "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": stand_in.url,  # --env wins over the emulator's own stand-in
         "BEDROCK_MAX_ATTEMPTS": BEDROCK_MAX_ATTEMPTS,
     }
-    with EmulatorProcess(_env_args(settings)) as emulator:
+    with EmulatorProcess(env_args(settings)) as emulator:
         yield Served(emulator, stand_in)
 
 
@@ -100,7 +100,7 @@ def limited(stand_in: BedrockStub) -> Iterator[Served]:
         "MODEL_ALIASES": f"{ALIAS}={NOVA}",
         "BEDROCK_MAX_ATTEMPTS": 1,
     }
-    with EmulatorProcess(_env_args(settings)) as emulator:
+    with EmulatorProcess(env_args(settings)) as emulator:
         yield Served(emulator, stand_in)
 
 
