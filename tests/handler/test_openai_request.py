@@ -259,7 +259,7 @@ ANY_VALUES = [True, False, 0, 5, -1.5, "x", "", {"a": [1, {"b": None}]}, [], [1,
 
 def sdk_fields() -> list[str]:
     """Every request field of the pinned SDK's Chat Completions parameters."""
-    from openai.types.chat.completion_create_params import CompletionCreateParamsBase  # noqa: PLC0415
+    from openai.types.chat.completion_create_params import CompletionCreateParamsBase
 
     return sorted({*CompletionCreateParamsBase.__annotations__, "stream"})
 
