@@ -1,4 +1,5 @@
-"""The offline Bedrock stand-in: an HTTP server speaking ConverseStream and InvokeModelWithResponseStream."""
+"""The offline Bedrock stand-in: an HTTP server speaking ConverseStream and InvokeModelWithResponseStream
+(and InvokeModel for the embedding models)."""
 
 from __future__ import annotations
 
@@ -14,14 +15,14 @@ from urllib.parse import unquote
 
 from streaming_runtime import wire
 
-from emulator import eventstream, stub_models, stub_payloads
+from emulator import eventstream, stub_embeddings, stub_models, stub_payloads
 from emulator.http_base import EmulatorHTTPServer, NoDelayHandler
 from emulator.stub_converse import converse_frames, plan_converse
 from emulator.stub_frames import StubError, invoke_frames, plan_reply
 from emulator.stub_replies import Directives, pre_stream_error
 from emulator.stub_validation import check_converse_request
 
-_ROUTE = re.compile(r"^/model/(?P<model>[^/]+)/(?P<op>converse-stream|invoke-with-response-stream)$")
+_ROUTE = re.compile(r"^/model/(?P<model>[^/]+)/(?P<op>converse-stream|invoke-with-response-stream|invoke)$")
 _MAX_BODY_BYTES = 25_000_000  # Bedrock's own limit for an InvokeModel body
 _ERROR_TYPE_SUFFIX = ":http://internal.amazon.com/coral/com.amazon.bedrock/"
 
@@ -90,6 +91,9 @@ class _StubHandler(NoDelayHandler):
 
     def _serve(self, operation: str, model_id: str, body: dict[str, Any]) -> None:
         frames: Iterator[tuple[str, bytes]]
+        if operation == "invoke":
+            self._embed(stub_embeddings.plan_embedding(model_id, body))
+            return
         if operation == "converse-stream":
             converse = plan_converse(check_converse_request(model_id, body))
             directives, frames = converse.directives, converse_frames(converse)
@@ -107,6 +111,19 @@ class _StubHandler(NoDelayHandler):
         if error is not None:
             raise StubError(status=error.status, code=error.code, message=error.message)
         self._stream(frames, directives, invoke=operation != "converse-stream")
+
+    def _embed(self, reply: stub_embeddings.EmbeddingReply) -> None:
+        """InvokeModel's one JSON answer (after any error or hang its texts' directives ask for)."""
+        error = pre_stream_error(reply.directives)
+        if self._wait(reply.directives.hang_ms):
+            return
+        if error is not None:
+            raise StubError(status=error.status, code=error.code, message=error.message)
+        self.send_response(200)
+        for name, value in {**reply.headers, "Content-Length": str(len(reply.body))}.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(reply.body)
 
     def _stream(self, frames: Iterator[tuple[str, bytes]], directives: Directives, *, invoke: bool) -> None:
         self.send_response(200)
