@@ -17,7 +17,10 @@ MARKER = "platypus-marker-prompt"
 
 @pytest.fixture(scope="module")
 def emulator() -> Iterator[EmulatorProcess]:
-    with EmulatorProcess(["--concurrency", "4", "--timeout", "30"]) as running:
+    # A body limit below the Function URL's own 6 MB, so the handler's 413 answers the oversized case.
+    with EmulatorProcess(
+        ["--concurrency", "4", "--timeout", "30", "--env", "MAX_REQUEST_BYTES=1000000"]
+    ) as running:
         yield running
 
 
