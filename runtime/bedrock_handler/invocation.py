@@ -117,8 +117,8 @@ def respond(
     clock: Callable[[], float] = time.monotonic,
     wall_clock: Callable[[], float] = time.time,
 ) -> StreamingResponse:
-    """The response for one Function URL event: an error status, a model listing, or a 200 whose body
-    streams the reply.
+    """The response for one Function URL event: an error status, a model listing, embeddings, or a 200
+    whose body streams the reply.
 
     The body's first piece is pulled here, before the status is fixed, so a model stream that fails before
     its first text delta still gets an error status (nothing has reached the client yet).
@@ -134,6 +134,8 @@ def respond(
             listing = openai_models.answer(http, endpoint, model_id, config=config, request_id=request_id)
             record.emit(clock)
             return listing
+        if endpoint == routes.Endpoint.OPENAI_EMBEDDINGS:
+            return _embeddings(http, context, config=config, model=model, record=record, clock=clock)
         call = edge.open_call(http, config, request_id, int(wall_clock()))
         record.model_id, record.output_format = call.request.model_id, call.encoder.name
         record.caller = call.caller
@@ -155,6 +157,34 @@ def respond(
         return edge.error_response(exc, request_id)
     body = _resume(first, chunks)
     return StreamingResponse(body, status_code=200, headers=dict(call.encoder.headers))
+
+
+def _embeddings(
+    http: http_event.HttpRequest,
+    context: InvocationContext,
+    *,
+    config: HandlerConfig,
+    model: ModelStream,
+    record: _Record,
+    clock: Callable[[], float],
+) -> StreamingResponse:
+    """`POST …/v1/embeddings`, logged on the invocation line as format `openai-embeddings` with the
+    model, the input tokens Bedrock counted and the caller (never the input text)."""
+    from bedrock_handler import embeddings  # noqa: PLC0415 - opt-in: only with EMBEDDING_MODEL_IDS
+
+    record.output_format = routes.Endpoint.OPENAI_EMBEDDINGS
+    request = embeddings.parse(http, config=config)
+    record.model_id, record.caller = request.model_id, request.caller
+    if not isinstance(model, embeddings.EmbeddingModel):  # BedrockModelStream is; a test double may not be
+        raise HandlerError("this function's model client cannot compute embeddings")
+    response, record.input_tokens = embeddings.create(
+        request,
+        model=model,
+        request_id=record.request_id,
+        time_left_ms=lambda: context.get_remaining_time_in_millis() - config.deadline_margin_ms,
+    )
+    record.emit(clock)
+    return response
 
 
 def _resume(first: str | None, rest: Generator[str, None, None]) -> Iterator[str]:

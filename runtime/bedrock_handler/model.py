@@ -20,6 +20,7 @@ from bedrock_handler.converse_request import converse_arguments
 from bedrock_handler.errors import (
     ModelStreamError,
     RequestError,
+    UpstreamError,
     log_detail,
     stream_error,
     upstream_error,
@@ -131,7 +132,8 @@ def create_bedrock_client(config: HandlerConfig) -> Any:
 
 
 class BedrockModelStream:
-    """`ModelStream` over a bedrock-runtime client, choosing ConverseStream or InvokeModel per model."""
+    """`ModelStream` over a bedrock-runtime client, choosing ConverseStream or InvokeModel per model; also
+    the embeddings API's `EmbeddingModel` (`embed`: one InvokeModel call)."""
 
     def __init__(self, *, client: Any, config: HandlerConfig) -> None:
         self._client = client
@@ -160,6 +162,31 @@ class BedrockModelStream:
         except (ClientError, BotoCoreError) as exc:
             LOGGER.warning("Bedrock call failed: %s", log_detail(exc))
             raise upstream_error(exc) from exc
+
+    def embed(self, model_id: str, body: Mapping[str, Any]) -> tuple[dict[str, Any], int | None]:
+        """One InvokeModel call with a JSON body (an embedding model's): the decoded JSON answer and the
+        `X-Amzn-Bedrock-Input-Token-Count` header's count (None when absent). Failures, reading the
+        answer included, are `UpstreamError`s."""
+        try:
+            response = self._client.invoke_model(
+                modelId=model_id,
+                body=json.dumps(body).encode("utf-8"),
+                contentType="application/json",
+                accept="application/json",
+            )
+            raw = response["body"].read()
+        except (ClientError, BotoCoreError) as exc:
+            LOGGER.warning("Bedrock call failed: %s", log_detail(exc))
+            raise upstream_error(exc) from exc
+        try:
+            document = json.loads(raw)
+        except (ValueError, RecursionError):
+            document = None
+        if not isinstance(document, dict):
+            raise UpstreamError("Bedrock returned an answer that is not a JSON object")
+        headers = response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
+        count = str(headers.get("x-amzn-bedrock-input-token-count", ""))
+        return document, int(count) if count.isascii() and count.isdigit() else None
 
     def _invoke_guardrail(self) -> dict[str, str]:
         if not self._config.guardrail_id:

@@ -1,5 +1,5 @@
-"""`GET …/v1/models` and `GET …/v1/models/{id}`: the allow-list and its aliases in the SDK's shapes,
-answered from the configuration (no Bedrock call)."""
+"""`GET …/v1/models` and `GET …/v1/models/{id}`: the allow-list, its aliases and the embedding models in
+the SDK's shapes, answered from the configuration (no Bedrock call)."""
 
 from __future__ import annotations
 
@@ -24,11 +24,13 @@ def owner(model_id: str) -> str:
 
 
 def model_objects(config: HandlerConfig) -> list[dict[str, object]]:
-    """Every name `model` accepts: the allow-listed ids, then the aliases (owned by their target's provider).
+    """Every name `model` accepts: the allow-listed ids, then the aliases (owned by their target's provider),
+    then the embedding models (`EMBEDDING_MODEL_IDS`, for `POST …/v1/embeddings`).
 
     `created` is 0: Bedrock model ids carry no creation time, and a made-up one would mislead.
     """
     names = [(model_id, model_id) for model_id in config.model_ids] + list(config.model_aliases)
+    names += [(i, i) for i in config.embedding_model_ids if i not in config.model_ids]
     return [
         {"id": name, "object": "model", "created": 0, "owned_by": owner(target)} for name, target in names
     ]

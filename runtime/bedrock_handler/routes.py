@@ -7,6 +7,7 @@ from urllib.parse import unquote
 
 _CHAT_COMPLETIONS = "/v1/chat/completions"
 _MODELS = "/v1/models"
+_EMBEDDINGS = "/v1/embeddings"
 
 
 class Endpoint:
@@ -16,6 +17,7 @@ class Endpoint:
     OPENAI_CHAT = "openai-chat"
     OPENAI_MODELS = "openai-models"
     OPENAI_MODEL = "openai-model"
+    OPENAI_EMBEDDINGS = "openai-embeddings"
 
 
 def route(path: str) -> tuple[str, str]:
@@ -30,6 +32,8 @@ def route(path: str) -> tuple[str, str]:
         return Endpoint.OPENAI_CHAT, ""
     if trimmed.endswith(_MODELS):
         return Endpoint.OPENAI_MODELS, ""
+    if trimmed.endswith(_EMBEDDINGS):
+        return Endpoint.OPENAI_EMBEDDINGS, ""
     _, found, model_id = trimmed.rpartition(_MODELS + "/")
     if found and model_id:
         return Endpoint.OPENAI_MODEL, unquote(model_id)
