@@ -22,6 +22,14 @@ def _init() -> tuple[HandlerConfig, BedrockModelStream]:
                 invoke_formats.model_family(model_id)
             except invoke_formats.UnknownModelFamilyError as exc:
                 raise ConfigError(f"{exc}; use BEDROCK_API=converse for it") from None
+    if config.embedding_model_ids:
+        from bedrock_handler import embedding_formats  # noqa: PLC0415 - only with EMBEDDING_MODEL_IDS
+
+        for model_id in config.embedding_model_ids:
+            try:
+                embedding_formats.model_family(model_id)
+            except embedding_formats.UnknownEmbeddingModelError as exc:
+                raise ConfigError(f"EMBEDDING_MODEL_IDS: {exc}") from None
     # Built here, before the first /next, so no request pays for the client (~300 ms) and provisioned
     # concurrency pre-warms it.
     return config, BedrockModelStream(client=create_bedrock_client(config), config=config)

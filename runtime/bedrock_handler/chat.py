@@ -7,6 +7,7 @@ Converse content blocks, the one shape Bedrock takes them in; the InvokeModel pa
 
 from __future__ import annotations
 
+import json
 import math
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -85,6 +86,17 @@ def encodable(value: str, name: str) -> str:
         value.encode("utf-8")
     except UnicodeEncodeError:
         raise RequestError(f"{name} is not valid Unicode (lone surrogate)", param=name) from None
+    return value
+
+
+def plain_json(value: object, name: str, *, param: str) -> object:
+    """`value`, once it is JSON Bedrock can take: no NaN or infinity, no lone surrogate anywhere."""
+    try:
+        json.dumps(value, ensure_ascii=False, allow_nan=False).encode("utf-8")
+    except ValueError:  # UnicodeEncodeError is one too
+        raise RequestError(
+            f"{name} must be plain JSON (no NaN or Infinity, no lone surrogate)", param=param
+        ) from None
     return value
 
 

@@ -120,16 +120,22 @@ class HandlerConfig(NamedTuple):
             problems.append("DEFAULT_MAX_TOKENS must not exceed MAX_TOKENS_LIMIT")
         if (config.guardrail_id is None) != (config.guardrail_version is None):
             problems.append("GUARDRAIL_ID and GUARDRAIL_VERSION must be set together")
-        version = config.guardrail_version
-        if version is not None and not (
-            version == "DRAFT" or (version.isascii() and version.isdigit() and version[0] != "0")
-        ):
-            problems.append(f"GUARDRAIL_VERSION must be DRAFT or a version number, not {version!r}")
+        if config.guardrail_version is not None and not _guardrail_version(config.guardrail_version):
+            problems.append(
+                f"GUARDRAIL_VERSION must be DRAFT or a version number (1 to 99999999), "
+                f"not {config.guardrail_version!r}"
+            )
         if stray := sorted(invoke_ids - set(model_ids)):
             problems.append(f"INVOKE_MODEL_IDS not in MODEL_IDS: {', '.join(stray)}")
         if problems:
             raise ConfigError("invalid configuration: " + "; ".join(problems))
         return config
+
+
+def _guardrail_version(version: str) -> bool:
+    """Bedrock's pattern for a guardrail version: `DRAFT` or `[1-9][0-9]{0,7}`."""
+    digits = version.isascii() and version.isdigit() and version[0] != "0" and len(version) <= 8
+    return version == "DRAFT" or digits
 
 
 class _Reader:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from bedrock_handler import prompt_cache, reasoning
 from bedrock_handler.chat import Block, ChatRequest, Message
 from bedrock_handler.config import HandlerConfig
 
@@ -32,7 +31,10 @@ def converse_arguments(request: ChatRequest, config: HandlerConfig | None = None
         arguments["system"] = [{"text": request.system}]
     if tool_config := _tool_config(request):
         arguments["toolConfig"] = tool_config
-    reasoning.apply(arguments, request)
+    if request.reasoning is not None:
+        from bedrock_handler import reasoning  # noqa: PLC0415 - opt-in: text-only requests never load it
+
+        reasoning.apply(arguments, request)
     if config is not None:
         if config.guardrail_id:
             arguments["guardrailConfig"] = {
@@ -41,7 +43,10 @@ def converse_arguments(request: ChatRequest, config: HandlerConfig | None = None
                 "trace": "enabled",
                 "streamProcessingMode": config.guardrail_stream_mode,
             }
-        prompt_cache.apply(arguments, config.prompt_caching)
+        if config.prompt_caching != "none":
+            from bedrock_handler import prompt_cache  # noqa: PLC0415 - opt-in: only with PROMPT_CACHING
+
+            prompt_cache.apply(arguments, config.prompt_caching)
     return arguments
 
 

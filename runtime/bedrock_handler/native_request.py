@@ -3,10 +3,11 @@ effort) -> `ChatRequest` and its output format."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from bedrock_handler import attachments, chat, reasoning
+from bedrock_handler import chat
 from bedrock_handler.chat import Block, ChatRequest, Message
 from bedrock_handler.config import HandlerConfig
 from bedrock_handler.errors import MethodNotAllowedError, RequestError, UnsupportedMediaTypeError
@@ -89,7 +90,10 @@ def _build(config: HandlerConfig, doc: dict[str, Any]) -> ChatRequest:
         stop_sequences=chat.stop_sequences(doc.get("stopSequences"), "stopSequences"),
         reasoning=effort,
     )
-    reasoning.check(request, param="reasoning")
+    if effort is not None:
+        from bedrock_handler import reasoning  # noqa: PLC0415 - opt-in: text-only requests never load it
+
+        reasoning.check(request, param="reasoning")
     return request
 
 
@@ -98,7 +102,7 @@ def _messages(value: object) -> tuple[Message, ...]:
         raise RequestError("messages must be a non-empty list")
     if len(value) > chat.MAX_MESSAGES:
         raise RequestError(f"messages may hold at most {chat.MAX_MESSAGES} entries")
-    documents = iter(range(1, chat.MAX_MESSAGES * attachments.MAX_DOCUMENTS_PER_MESSAGE + 1))
+    documents = itertools.count(1)  # numbers the request's documents
     parsed = tuple(_message(item, index, documents) for index, item in enumerate(value))
     for index, message in enumerate(parsed):
         expected = "user" if index % 2 == 0 else "assistant"
@@ -142,12 +146,17 @@ def _message(item: object, index: int, documents: Iterator[int]) -> Message:
                 )
             )
     text = "\n".join(texts)
-    attachments.check_message(blocks, text, where)
+    if blocks:
+        from bedrock_handler import attachments  # noqa: PLC0415 - opt-in: text-only requests never load it
+
+        attachments.check_message(blocks, text, where)
     return Message(role, text, tuple(blocks))
 
 
 def _attachment(kind: str, value: object, where: str, documents: Iterator[int]) -> Block:
     """An image or document block: `{"format": ..., "source": {"bytes": "<base64>"}}`."""
+    from bedrock_handler import attachments  # noqa: PLC0415 - opt-in: text-only requests never load it
+
     source = value.get("source") if isinstance(value, dict) else None
     if not isinstance(value, dict) or set(value) != {"format", "source"} or not isinstance(source, dict):
         raise RequestError(f"{where}.{kind} must be {{'format': str, 'source': {{'bytes': base64}}}}")

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from bedrock_handler import attachments, chat, openai_tools
+from bedrock_handler import chat
 from bedrock_handler.chat import Block, Message
 from bedrock_handler.errors import RequestError
+
+# `attachments` and `openai_tools` are imported where a request uses them: text-only chat never loads
+# them, which keeps them out of the cold start (docs/performance.md).
 
 _SYSTEM_ROLES = ("system", "developer")
 _ROLES = ("system", "developer", "user", "assistant", "tool")
@@ -64,8 +67,12 @@ def conversation(value: object) -> tuple[str | None, tuple[Message, ...]]:
     if turns[-1].role != "user":
         raise RequestError("the last message must be a user or tool message", param="messages")
     for index, turn in enumerate(turns):
-        attachments.check_message(turn.leading, turn.text, "messages")
+        if turn.leading:
+            from bedrock_handler import attachments  # noqa: PLC0415 - opt-in: text-only requests never load it
+
+            attachments.check_message(turn.leading, turn.text, "messages")
         if turn.role == "assistant":
+            _check_unique_calls(turn)
             _check_answered(turn, turns[index + 1])
         else:
             _check_asked(turns[index - 1] if index else None, turn)
@@ -74,6 +81,13 @@ def conversation(value: object) -> tuple[str | None, tuple[Message, ...]]:
 
 def _ids(blocks: tuple[Block, ...], kind: str) -> list[str]:
     return [block[kind]["toolUseId"] for block in blocks if kind in block]
+
+
+def _check_unique_calls(assistant: Message) -> None:
+    calls = _ids(assistant.trailing, "toolUse")
+    if len(set(calls)) != len(calls):
+        twice = next(call for call in calls if calls.count(call) > 1)
+        raise RequestError(f"tool call id {twice!r} is used twice in one assistant turn", param="messages")
 
 
 def _check_answered(assistant: Message, following: Message) -> None:
@@ -124,6 +138,8 @@ class _Reader:
         if role == "assistant":
             return role, self._assistant(item, where)
         if role == "tool":
+            from bedrock_handler import openai_tools  # noqa: PLC0415 - opt-in: text-only requests never load it
+
             result = {
                 "toolUseId": openai_tools.call_id(item.get("tool_call_id"), f"{where}.tool_call_id"),
                 "content": [{"text": _text(item.get("content"), where)}],
@@ -137,7 +153,8 @@ class _Reader:
     def _assistant(self, item: dict[str, object], where: str) -> Message:
         calls = tuple(_tool_calls(item.get("tool_calls"), where))
         content = item.get("content")
-        text = "" if content is None and calls else _text(content, where, refusals=True)
+        no_text = content is None or content in ("", [])
+        text = "" if no_text and calls else _text(content, where, refusals=True)
         return Message("assistant", text, tuple(_reasoning(item.get("reasoning_details"), where)), calls)
 
     def _user_content(self, content: object, where: str) -> tuple[str, tuple[Block, ...]]:
@@ -158,6 +175,8 @@ class _Reader:
         return "\n".join(texts), tuple(blocks)
 
     def _file(self, file: object, where: str) -> Block:
+        from bedrock_handler import attachments  # noqa: PLC0415 - opt-in: text-only requests never load it
+
         if not isinstance(file, dict):
             raise RequestError(f"{where}.file must be an object", param="messages")
         if file.get("file_id") is not None:
@@ -187,11 +206,15 @@ class _Reader:
 
 
 def _extension(filename: str | None) -> str:
+    from bedrock_handler import attachments  # noqa: PLC0415 - opt-in: text-only requests never load it
+
     suffix = (filename or "").rpartition(".")[2].lower()
     return suffix if "." in (filename or "") and suffix in attachments.DOCUMENT_FORMATS else ""
 
 
 def _image(image_url: object, where: str) -> Block:
+    from bedrock_handler import attachments  # noqa: PLC0415 - opt-in: text-only requests never load it
+
     if not isinstance(image_url, dict):
         raise RequestError(f"{where}.image_url must be an object with a url", param="messages")
     if extra := sorted(set(image_url) - {"url", "detail"}):
@@ -243,6 +266,8 @@ def _text(content: object, where: str, *, refusals: bool = False) -> str:
 def _tool_calls(value: object, where: str) -> Iterator[Block]:
     if value is None:
         return
+    from bedrock_handler import openai_tools  # noqa: PLC0415 - opt-in: text-only requests never load it
+
     if not isinstance(value, list) or not value:
         raise RequestError(f"{where}.tool_calls must be a non-empty list", param="messages")
     for index, call in enumerate(value):
@@ -280,8 +305,11 @@ def _reasoning(value: object, where: str) -> Iterator[Block]:
             text, signature = entry.get("text"), entry.get("signature")
             if not isinstance(text, str) or not isinstance(signature, str) or not signature:
                 raise RequestError(f"{at} needs a text and a signature string", param="messages")
-            block = {"reasoningText": {"text": chat.encodable(text, f"{at}.text"), "signature": signature}}
+            text, signature = chat.encodable(text, f"{at}.text"), chat.encodable(signature, f"{at}.signature")
+            block = {"reasoningText": {"text": text, "signature": signature}}
             yield {"reasoningContent": block}
         elif kind == "reasoning.encrypted":
+            from bedrock_handler import attachments  # noqa: PLC0415 - opt-in: text-only requests never load it
+
             data = attachments.decode_base64(entry.get("data"), f"{at}.data")
             yield {"reasoningContent": {"redactedContent": data}}

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from bedrock_handler import chat, openai_messages, openai_tools, reasoning
-from bedrock_handler.chat import ChatRequest
+from bedrock_handler import chat, openai_messages
+from bedrock_handler.chat import Block, ChatRequest
 from bedrock_handler.config import HandlerConfig
 from bedrock_handler.errors import MethodNotAllowedError, RequestError, UnsupportedMediaTypeError
 from bedrock_handler.http_event import HttpRequest, json_object
@@ -95,8 +95,7 @@ def parse(http: HttpRequest, *, config: HandlerConfig) -> OpenAICall:
     if limit is None:
         limit, limit_name = body.get("max_tokens"), "max_tokens"
     stop = body.get("stop")
-    tools = openai_tools.tool_specs(body.get("tools"))
-    tool_choice, tool_name = openai_tools.tool_choice(body.get("tool_choice"), tools)
+    tools, tool_choice, tool_name = _tools(body.get("tools"), body.get("tool_choice"))
     effort = chat.reasoning_effort(body.get("reasoning_effort"), "reasoning_effort")
     request = ChatRequest(
         model_id=_model_id(body.get("model"), config),
@@ -113,13 +112,26 @@ def parse(http: HttpRequest, *, config: HandlerConfig) -> OpenAICall:
         tool_name=tool_name,
         reasoning=effort,
     )
-    reasoning.check(request, param="reasoning_effort")
+    if effort is not None:
+        from bedrock_handler import reasoning  # noqa: PLC0415 - opt-in: text-only requests never load it
+
+        reasoning.check(request, param="reasoning_effort")
     return OpenAICall(
         request=request,
         stream=stream,
         include_usage=_flag((options or {}).get("include_usage"), "stream_options.include_usage"),
         caller=_caller(body.get("user")),
     )
+
+
+def _tools(tools: object, choice: object) -> tuple[tuple[Block, ...], str, str | None]:
+    """The tool specifications, the choice and the forced tool's name (`none` without tools)."""
+    if tools is None and choice is None:
+        return (), "none", None
+    from bedrock_handler import openai_tools  # noqa: PLC0415 - opt-in: text-only requests never load it
+
+    specs = openai_tools.tool_specs(tools)
+    return (specs, *openai_tools.tool_choice(choice, specs))
 
 
 def _refuse_unmapped(body: Mapping[str, Any]) -> None:

@@ -7,6 +7,7 @@ import json
 import string
 from typing import Any
 
+from bedrock_handler import chat
 from bedrock_handler.chat import Block
 from bedrock_handler.errors import RequestError
 
@@ -62,11 +63,15 @@ def _spec(tool: object, where: str) -> Block:
             param="tools",
         )
     parameters = function.get("parameters")
-    if parameters is not None and not isinstance(parameters, dict):
-        raise RequestError(f"{where}.function.parameters must be a JSON Schema object", param="tools")
+    if parameters is not None and (
+        not isinstance(parameters, dict) or parameters.get("type", "object") != "object"
+    ):
+        raise RequestError(f"{where}.function.parameters must be a JSON Schema of type object", param="tools")
+    chat.plain_json(parameters, f"{where}.function.parameters", param="tools")
     description = function.get("description")
     if description is not None and not isinstance(description, str):
         raise RequestError(f"{where}.function.description must be a string", param="tools")
+    chat.plain_json(description, f"{where}.function.description", param="tools")
     spec: Block = {"name": name, "inputSchema": {"json": parameters or _EMPTY_SCHEMA}}
     if description and description.strip():
         spec["description"] = description
@@ -103,9 +108,13 @@ def arguments_input(value: object, where: str) -> Any:
     if not value.strip():
         return {}
     try:
-        parsed = json.loads(value)
+        parsed = json.loads(value, parse_constant=_no_constant)
     except (ValueError, RecursionError):
         raise RequestError(f"{where} is not valid JSON", param="messages") from None
     if not isinstance(parsed, dict):
         raise RequestError(f"{where} must be a JSON object", param="messages")
-    return parsed
+    return chat.plain_json(parsed, where, param="messages")
+
+
+def _no_constant(name: str) -> object:
+    raise ValueError(f"{name} is not JSON")

@@ -263,6 +263,16 @@ def test_app_import_fails_on_bad_config() -> None:
     assert "ConfigError" in result.stderr and "no InvokeModel format" in result.stderr
 
 
+def test_app_import_fails_on_an_embedding_model_without_a_format() -> None:
+    result = run_app_import(base_env(EMBEDDING_MODEL_IDS="amazon.titan-embed-text-v2:0,mistral.embed-v1:0"))
+    assert result.returncode != 0
+    assert (
+        "ConfigError" in result.stderr
+        and "EMBEDDING_MODEL_IDS: no embeddings request format" in result.stderr
+    )
+    assert "mistral.embed-v1:0" in result.stderr
+
+
 @pytest.mark.parametrize("fmt", [OutputFormat.SSE, OutputFormat.NDJSON])
 def test_in_band_errors_are_ascii_json_so_a_lone_surrogate_can_be_sent(fmt: OutputFormat) -> None:
     event = NativeEncoder(fmt).error(ModelStreamError("bad \ud800 é", error_type="t"))
