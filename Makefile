@@ -69,7 +69,7 @@ demo: setup  ## stream one prompt through emulator, runtime, handler and the off
 	$(PY) -m emulator demo
 
 local: setup  ## serve the emulator on 127.0.0.1:$(PORT) until Ctrl-C (chat page at /_emulator/)
-	$(PY) -m emulator serve --port $(PORT)
+	$(PY) -m emulator serve --port $(PORT) $(ARGS)
 
 synth: setup  ## cdk synth (offline) into cdk.out
 	$(CDK) synth --quiet

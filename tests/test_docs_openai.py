@@ -84,3 +84,24 @@ def test_the_sdk_example_streams(emulator: EmulatorProcess) -> None:
     with contextlib.redirect_stdout(printed):
         exec(compile(code, str(PAGE), "exec"), {})  # the page's own code, as a reader would paste it
     assert len(printed.getvalue().split()) == 12  # the stand-in's default reply: 12 words, streamed
+
+
+@pytest.fixture(scope="module")
+def guarded() -> Iterator[EmulatorProcess]:
+    """What `make local ARGS="--env GUARDRAIL_ID=gr1 --env GUARDRAIL_VERSION=1"` runs, on a free port."""
+    with EmulatorProcess(["--env", "GUARDRAIL_ID=gr1", "--env", "GUARDRAIL_VERSION=1"]) as running:
+        yield running
+
+
+def test_the_surface_example_prints_what_the_page_shows(guarded: EmulatorProcess) -> None:
+    found = blocks()
+    index = next(
+        i for i, (language, text) in enumerate(found) if language == "python" and "@stub:tool" in text
+    )
+    example, (language, shown) = found[index][1], found[index + 1]
+    assert language == "text" and f'base_url="{LOCAL_URL}/v1"' in example
+    code = example.replace(f"{LOCAL_URL}/v1", guarded.url.rstrip("/") + "/v1")
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        exec(compile(code, str(PAGE), "exec"), {})
+    assert printed.getvalue().strip() == shown.strip()
