@@ -11,7 +11,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from streaming_runtime import StreamingResponse
 
-from bedrock_handler import embedding_formats
+from bedrock_handler import embedding_formats, openai_request
 from bedrock_handler.config import HandlerConfig
 from bedrock_handler.errors import (
     DeadlineError,
@@ -24,7 +24,6 @@ from bedrock_handler.errors import (
 from bedrock_handler.http_event import HttpRequest, json_object
 from bedrock_handler.reply import compact_json
 
-MAX_CALLER_CHARS = 128
 # Inputs per request: one Cohere call's worth. Titan takes one text per call, so this also bounds the
 # calls (and the time) one request costs. OpenAI's own limit is 2,048.
 MAX_INPUTS = 96
@@ -96,7 +95,7 @@ def parse(http: HttpRequest, *, config: HandlerConfig) -> EmbeddingsRequest:
         encoding=_encoding(body.get("encoding_format")),
         dimensions=_dimensions(body.get("dimensions"), family),
         input_type=_input_type(body.get("input_type"), family),
-        caller=_caller(body.get("user")),
+        caller=openai_request.caller(body.get("user")),
     )
 
 
@@ -155,14 +154,6 @@ def _input_type(value: object, family: str) -> str | None:
         choices = ", ".join(embedding_formats.COHERE_INPUT_TYPES)
         raise RequestError(f"input_type must be one of {choices}", param="input_type")
     return str(value)
-
-
-def _caller(value: object) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise RequestError("user must be a string", param="user")
-    return value[:MAX_CALLER_CHARS]
 
 
 def create(

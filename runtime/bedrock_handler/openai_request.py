@@ -120,7 +120,7 @@ def parse(http: HttpRequest, *, config: HandlerConfig) -> OpenAICall:
         request=request,
         stream=stream,
         include_usage=_flag((options or {}).get("include_usage"), "stream_options.include_usage"),
-        caller=_caller(body.get("user")),
+        caller=caller(body.get("user")),
     )
 
 
@@ -182,7 +182,8 @@ def _model_id(value: object, config: HandlerConfig) -> str:
     return model_id
 
 
-def _caller(value: object) -> str | None:
+def caller(value: object) -> str | None:
+    """The OpenAI `user` label as the log line's `caller`: a string, cut to MAX_CALLER_CHARS."""
     if value is None:
         return None
     if not isinstance(value, str):

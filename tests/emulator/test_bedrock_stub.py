@@ -15,6 +15,7 @@ from botocore.exceptions import EventStreamError, ReadTimeoutError
 
 from emulator.bedrock_stub import BedrockStub
 from emulator.stub_replies import reply_tokens
+from tests.support.bedrock_client import bedrock_client
 
 CLAUDE = "us.anthropic.claude-3-5-haiku-20241022-v1:0"
 INVOKE_MODELS = {
@@ -36,15 +37,7 @@ def stub() -> Iterator[BedrockStub]:
 
 @pytest.fixture(scope="module")
 def client(stub: BedrockStub) -> Any:
-    config = Config(retries={"mode": "standard", "max_attempts": 1}, read_timeout=5, connect_timeout=2)
-    return boto3.session.Session().client(
-        "bedrock-runtime",
-        endpoint_url=stub.url,
-        region_name="us-east-1",
-        aws_access_key_id="AKIDUMMY",
-        aws_secret_access_key="dummy",
-        config=config,
-    )
+    return bedrock_client(stub.url)
 
 
 def converse(client: Any, text: str, **kwargs: Any) -> list[dict]:

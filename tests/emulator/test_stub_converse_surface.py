@@ -7,13 +7,12 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import EventStreamError
 
 from emulator.bedrock_stub import BedrockStub
 from emulator.stub_replies import reply_tokens
+from tests.support.bedrock_client import bedrock_client
 
 Json = dict[str, Any]
 
@@ -50,15 +49,7 @@ def stub() -> Iterator[BedrockStub]:
 
 @pytest.fixture(scope="module")
 def client(stub: BedrockStub) -> Any:
-    config = Config(retries={"total_max_attempts": 1}, read_timeout=5, connect_timeout=2)
-    return boto3.session.Session().client(
-        "bedrock-runtime",
-        endpoint_url=stub.url,
-        region_name="us-east-1",
-        aws_access_key_id="AKIDUMMY",
-        aws_secret_access_key="dummy",
-        config=config,
-    )
+    return bedrock_client(stub.url)
 
 
 def stream(client: Any, *content: Json, model: str = HAIKU_35, **kwargs: Any) -> list[Json]:

@@ -11,11 +11,10 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 
 from emulator.bedrock_stub import BedrockStub
+from tests.support.bedrock_client import bedrock_client
 
 Json = dict[str, Any]
 
@@ -49,15 +48,7 @@ def stub() -> Iterator[BedrockStub]:
 
 @pytest.fixture(scope="module")
 def client(stub: BedrockStub) -> Any:
-    config = Config(retries={"total_max_attempts": 1}, read_timeout=5, parameter_validation=False)
-    return boto3.session.Session().client(
-        "bedrock-runtime",
-        endpoint_url=stub.url,
-        region_name="us-east-1",
-        aws_access_key_id="AKIDUMMY",
-        aws_secret_access_key="dummy",
-        config=config,
-    )
+    return bedrock_client(stub.url, parameter_validation=False)
 
 
 def text(value: str = "hi") -> Json:

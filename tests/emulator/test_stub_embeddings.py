@@ -10,13 +10,12 @@ import struct
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from emulator.bedrock_stub import BedrockStub
 from emulator.stub_embeddings import embedding_family, stub_vector
+from tests.support.bedrock_client import bedrock_client
 
 TITAN_V1 = "amazon.titan-embed-text-v1"
 TITAN_V2 = "amazon.titan-embed-text-v2:0"
@@ -33,15 +32,7 @@ def stub() -> Iterator[BedrockStub]:
 
 @pytest.fixture(scope="module")
 def client(stub: BedrockStub) -> Any:
-    config = Config(retries={"total_max_attempts": 1}, read_timeout=5)
-    return boto3.session.Session().client(
-        "bedrock-runtime",
-        endpoint_url=stub.url,
-        region_name="us-east-1",
-        aws_access_key_id="AKIDUMMY",
-        aws_secret_access_key="dummy",
-        config=config,
-    )
+    return bedrock_client(stub.url)
 
 
 def invoke(client: Any, model_id: str, body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
