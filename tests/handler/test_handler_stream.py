@@ -127,6 +127,49 @@ def test_invoke_model_ids_override_is_per_model(make_model: Build, stub: Bedrock
     assert stub.requests[-1].operation == "converse-stream"
 
 
+def test_invoke_mode_carries_the_guardrail_in_its_headers(make_model: Build, stub: BedrockStub) -> None:
+    env = {
+        "MODEL_IDS": MISTRAL,
+        "BEDROCK_API": "invoke",
+        "GUARDRAIL_ID": "gr0abc",
+        "GUARDRAIL_VERSION": "DRAFT",
+    }
+    events = ndjson(collect(call(make_model, {"prompt": "x @stub:tokens=2"}, **env)))
+    assert events[-1]["stopReason"] == "end_turn"
+    headers = {name.lower(): value for name, value in stub.requests[-1].headers.items()}
+    assert (
+        headers["x-amzn-bedrock-guardrailidentifier"],
+        headers["x-amzn-bedrock-guardrailversion"],
+        headers["x-amzn-bedrock-trace"],
+    ) == ("gr0abc", "DRAFT", "ENABLED")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"prompt": "x", "reasoning": "low"},
+        {
+            "messages": [
+                {
+                    "role": "user",
+                    "content": [{"image": {"format": "png", "source": {"bytes": "iVBORw0KGgo="}}}],
+                }
+            ]
+        },
+    ],
+    ids=["reasoning", "image"],
+)
+def test_invoke_mode_refuses_what_only_converse_takes(
+    make_model: Build, stub: BedrockStub, body: Any
+) -> None:
+    before = len(stub.requests)
+    model_id = "us.anthropic.claude-3-7-sonnet-20250219-v1:0"
+    response = call(make_model, {**body, "maxTokens": 4096}, MODEL_IDS=model_id, BEDROCK_API="invoke")
+    assert response.status_code == 400
+    assert "takes plain text only" in collect(response)
+    assert len(stub.requests) == before
+
+
 @pytest.mark.parametrize(
     ("directive", "status", "error_type"),
     [
