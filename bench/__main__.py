@@ -22,6 +22,7 @@ MODULES = [
     "bench.task_root_bench",
     "bench.openai_bench",
     "bench.lmi_bench",
+    "bench.surface_bench",
 ]
 RESULTS_PATH = Path(__file__).with_name("RESULTS.md")
 
