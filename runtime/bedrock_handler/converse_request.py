@@ -29,7 +29,8 @@ def converse_arguments(request: ChatRequest, config: HandlerConfig | None = None
     }
     if request.system:
         arguments["system"] = [{"text": request.system}]
-    if tool_config := _tool_config(request):
+    has_tools = request.tools or any(m.trailing for m in request.messages)
+    if has_tools and (tool_config := _tool_config(request)):
         arguments["toolConfig"] = tool_config
     if request.reasoning is not None:
         from bedrock_handler import reasoning  # noqa: PLC0415 - opt-in: text-only requests never load it
@@ -52,6 +53,8 @@ def converse_arguments(request: ChatRequest, config: HandlerConfig | None = None
 
 def content(message: Message) -> list[Block]:
     """A turn's Converse content: the leading blocks, its text, the trailing blocks."""
+    if not (message.leading or message.trailing):
+        return [{"text": message.text}]  # a text-only turn: the path of nearly every request
     text: list[Block] = [{"text": message.text}] if message.text else []
     return [*message.leading, *text, *message.trailing]
 
@@ -68,6 +71,7 @@ def tools_in_history(request: ChatRequest) -> list[str]:
 
 
 def _tool_config(request: ChatRequest) -> dict[str, Any] | None:
+    """The `toolConfig` of a request with tools or a history of tool calls (None when it needs none)."""
     history = tools_in_history(request)
     if request.tool_choice == "none" and not history:
         return None  # `none` sends no tools, unless Bedrock needs them to read the conversation

@@ -269,19 +269,21 @@ def _deltas(
 ) -> Iterator[str]:
     """The encoded deltas, until the model ends (recording why and its usage) or time runs short."""
     for event in stream:
-        if isinstance(event, StreamEnd):
+        if isinstance(event, TextDelta):  # first: the event of nearly every iteration
+            if record.first_token_ms is None:
+                record.first_token_ms = _elapsed_ms(record.started, clock)
+            record.output_tokens += 1  # counts deltas until the model reports real usage
+            yield encoder.delta(event.text)
+        elif isinstance(event, StreamEnd):
             record.stop_reason = event.stop_reason
             record.input_tokens, record.output_tokens = event.input_tokens, event.output_tokens
             record.cache_read_tokens = event.cache_read_tokens
             record.cache_write_tokens = event.cache_write_tokens
             record.guardrail_action = event.guardrail_action
             continue
-        if record.first_token_ms is None:
-            record.first_token_ms = _elapsed_ms(record.started, clock)
-        if isinstance(event, TextDelta):
-            record.output_tokens += 1  # counts deltas until the model reports real usage
-            yield encoder.delta(event.text)
         else:
+            if record.first_token_ms is None:
+                record.first_token_ms = _elapsed_ms(record.started, clock)
             yield _encoded(encoder, event, record)
         if context.get_remaining_time_in_millis() < config.deadline_margin_ms:
             record.stop_reason = "deadline"

@@ -141,13 +141,14 @@ class BedrockModelStream:
 
     def stream(self, request: ChatRequest) -> OpenStream:
         """Make the pre-stream call (errors become `UpstreamError`) and return the event iterator."""
-        if self._config.uses_invoke(request.model_id) and not request.text_only:
+        invoke = self._config.uses_invoke(request.model_id)
+        if invoke and not request.text_only:
             raise RequestError(
                 f"model {request.model_id} is called through InvokeModel, which takes plain text only; "
                 "images, documents, tools and reasoning need the Converse API (see INVOKE_MODEL_IDS)"
             )
         try:
-            if self._config.uses_invoke(request.model_id):
+            if invoke:
                 family = invoke_formats.model_family(request.model_id)
                 response = self._client.invoke_model_with_response_stream(
                     modelId=request.model_id,
@@ -239,7 +240,7 @@ def _incomplete() -> ModelStreamError:
 
 class _ConverseEvents(_BotoEvents):
     def __init__(self, events: Any, *, tools: bool) -> None:
-        super().__init__(events)
+        self._events = events
         self._tools = tools  # False when the caller chose tool_choice `none`: tool calls are dropped
 
     def _translate(self, events: Iterable[Mapping[str, Any]]) -> Iterator[ModelEvent]:
@@ -275,15 +276,21 @@ class _ConverseEvents(_BotoEvents):
         # A frame cut off before a clean end of body is dropped silently by botocore (PROTOCOL.md §6.5).
         if stop_reason is None or not usage:
             raise _incomplete()
-        guardrail = metadata.get("trace", {}).get("guardrail", {})
+        trace = metadata.get("trace")  # only with a guardrail (or a prompt router)
         yield StreamEnd(
             stop_reason,
             int(usage.get("inputTokens", 0)),
             int(usage.get("outputTokens", 0)),
             int(usage.get("cacheReadInputTokens", 0)),
             int(usage.get("cacheWriteInputTokens", 0)),
-            str(guardrail["actionReason"])[:200] if guardrail.get("actionReason") else None,
+            _guardrail_action(trace) if trace else None,
         )
+
+
+def _guardrail_action(trace: Mapping[str, Any]) -> str | None:
+    """The reason a guardrail gave for acting (its own words, never the text it assessed)."""
+    reason = trace.get("guardrail", {}).get("actionReason")
+    return str(reason)[:200] if reason else None
 
 
 def _reasoning(delta: Mapping[str, Any]) -> Iterator[ModelEvent]:
