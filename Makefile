@@ -55,7 +55,8 @@ fuzz: setup  ## hypothesis fuzzing at full size (FUZZ_EXAMPLES per test, random 
 	@seed=$${FUZZ_SEED:-$$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}; \
 	echo "fuzz seed: $$seed (replay: make fuzz FUZZ_SEED=$$seed)"; \
 	FUZZ_SEED=$$seed FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest --timeout=0 \
-		tests/reliability/test_fuzz_function_url.py tests/reliability/test_fuzz_openai.py
+		tests/reliability/test_fuzz_function_url.py tests/reliability/test_fuzz_openai.py \
+		tests/reliability/test_fuzz_surface.py
 
 SOAK_SECONDS ?= 60
 SOAK_INVOCATIONS ?= 2000

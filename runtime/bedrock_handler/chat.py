@@ -33,7 +33,9 @@ class Message(NamedTuple):
     def merged(self, following: Message) -> Message:
         """This turn and the next one of the same role as one turn, as Converse requires alternation."""
         text = "\n\n".join(part for part in (self.text, following.text) if part)
-        return Message(self.role, text, self.leading + following.leading, self.trailing + following.trailing)
+        # Tool results lead a user turn (Claude requires it), whatever order the caller sent them in.
+        leading = sorted(self.leading + following.leading, key=lambda block: "toolResult" not in block)
+        return Message(self.role, text, tuple(leading), self.trailing + following.trailing)
 
     @property
     def has_blocks(self) -> bool:

@@ -67,6 +67,8 @@ def apply(arguments: dict[str, Any], request: ChatRequest) -> None:
     if effort is None:
         return
     kind = family(request.model_id)
+    if kind.startswith("claude") and _tool_turn_without_thinking(request):
+        return
     extra: dict[str, Any] = arguments.setdefault("additionalModelRequestFields", {})
     inference: dict[str, Any] = arguments["inferenceConfig"]
     if kind == "claude-budget":
@@ -85,6 +87,16 @@ def apply(arguments: dict[str, Any], request: ChatRequest) -> None:
         inference.pop("topP", None)
     if not extra:
         del arguments["additionalModelRequestFields"]
+
+
+def _tool_turn_without_thinking(request: ChatRequest) -> bool:
+    """Whether the conversation continues a tool call whose assistant turn came back without its
+    reasoning block. Claude refuses thinking there (the turn must start with its signed thinking), and
+    most OpenAI clients never send `reasoning_details` back, so that request goes without thinking."""
+    assistant = next((m for m in reversed(request.messages) if m.role == "assistant"), None)
+    if assistant is None or not any("toolUse" in block for block in assistant.trailing):
+        return False
+    return not any("reasoningContent" in block for block in assistant.leading)
 
 
 def _claude_budget(request: ChatRequest) -> int:

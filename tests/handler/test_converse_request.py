@@ -300,9 +300,13 @@ def test_no_cache_points_for_a_model_without_caching() -> None:
 # --- reasoning ------------------------------------------------------------------------------------
 
 
+THOUGHT = {"reasoningContent": {"reasoningText": {"text": "think", "signature": "sig"}}}
+
+
 def test_everything_together() -> None:
+    thinking_history = (HISTORY[0], HISTORY[1]._replace(leading=(THOUGHT,)), HISTORY[2])
     request = chat(
-        *HISTORY,
+        *thinking_history,
         system="sys",
         temperature=0.3,
         max_tokens=2000,
@@ -319,6 +323,7 @@ def test_everything_together() -> None:
             {
                 "role": "assistant",
                 "content": [
+                    THOUGHT,
                     {"toolUse": {"toolUseId": "c1", "name": "weather", "input": {"city": "Oslo"}}},
                     {"cachePoint": {"type": "default"}},
                 ],

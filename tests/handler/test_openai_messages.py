@@ -666,3 +666,16 @@ def test_system_and_developer_merging_is_unchanged() -> None:
 
 def test_no_system_message_is_none() -> None:
     assert conversation([USER])[0] is None
+
+
+def test_tool_results_lead_their_user_turn_whatever_order_they_came_in() -> None:
+    """A user message sent between a tool call and its answer is merged after the tool result: Claude
+    requires a turn's tool results to come first."""
+    messages = [
+        USER,
+        asks(call("call_1")),
+        user_parts(image_part(data_url("image/png", PNG)), text("look")),
+        answer("call_1"),
+    ]
+    _, turns = conversation(messages)
+    assert turns[-1] == Message("user", "look", (tool_result("call_1"), image("png", PNG)))

@@ -307,3 +307,54 @@ def test_apply_keeps_other_additional_fields() -> None:
     args["additionalModelRequestFields"] = {"top_k": 5}
     reasoning.apply(args, request(GPT_OSS, "medium"))
     assert args["additionalModelRequestFields"] == {"top_k": 5, "reasoning_effort": "medium"}
+
+
+def _tool_history(*, thinking: bool) -> tuple[Message, ...]:
+    reasoning = (
+        ({"reasoningContent": {"reasoningText": {"text": "t", "signature": "s"}}},) if thinking else ()
+    )
+    call = {"toolUse": {"toolUseId": "call_1", "name": "f", "input": {}}}
+    result = {"toolResult": {"toolUseId": "call_1", "content": [{"text": "r"}]}}
+    return (
+        Message("user", "go"),
+        Message("assistant", "", reasoning, (call,)),
+        Message("user", "", (result,)),
+    )
+
+
+@pytest.mark.parametrize(
+    "model_id", ["us.anthropic.claude-haiku-4-5-20251001-v1:0", "anthropic.claude-opus-4-7"]
+)
+def test_claude_goes_without_thinking_after_a_tool_turn_sent_back_without_it(model_id: str) -> None:
+    """Claude refuses thinking when the assistant turn with the tool call lacks its signed thinking block
+    (most OpenAI clients never send reasoning_details back): that request is made without thinking."""
+    request = ChatRequest(
+        model_id=model_id,
+        messages=_tool_history(thinking=False),
+        max_tokens=4096,
+        reasoning="low",
+        temperature=0.5,
+    )
+    arguments = {
+        "modelId": model_id,
+        "messages": [],
+        "inferenceConfig": {"maxTokens": 4096, "temperature": 0.5},
+    }
+    reasoning.apply(arguments, request)
+    assert arguments == {
+        "modelId": model_id,
+        "messages": [],
+        "inferenceConfig": {"maxTokens": 4096, "temperature": 0.5},
+    }
+
+
+def test_claude_keeps_thinking_when_the_tool_turn_comes_back_with_its_block() -> None:
+    model_id = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
+    request = ChatRequest(
+        model_id=model_id, messages=_tool_history(thinking=True), max_tokens=4096, reasoning="low"
+    )
+    arguments: dict[str, Any] = {"modelId": model_id, "messages": [], "inferenceConfig": {"maxTokens": 4096}}
+    reasoning.apply(arguments, request)
+    assert arguments["additionalModelRequestFields"] == {
+        "thinking": {"type": "enabled", "budget_tokens": 1024}
+    }
