@@ -22,15 +22,22 @@ def converse_arguments(request: ChatRequest, config: HandlerConfig | None = None
         inference["topP"] = request.top_p
     if request.stop_sequences:
         inference["stopSequences"] = list(request.stop_sequences)
+    messages: list[dict[str, Any]] = []
+    tool_history = False  # whether an assistant turn called a tool (Bedrock then needs a toolConfig)
+    for m in request.messages:
+        if m.leading or m.trailing:
+            messages.append({"role": m.role, "content": content(m)})
+            tool_history = tool_history or bool(m.trailing)
+        else:  # a text-only turn: the path of nearly every request
+            messages.append({"role": m.role, "content": [{"text": m.text}]})
     arguments: dict[str, Any] = {
         "modelId": request.model_id,
-        "messages": [{"role": m.role, "content": content(m)} for m in request.messages],
+        "messages": messages,
         "inferenceConfig": inference,
     }
     if request.system:
         arguments["system"] = [{"text": request.system}]
-    has_tools = request.tools or any(m.trailing for m in request.messages)
-    if has_tools and (tool_config := _tool_config(request)):
+    if (request.tools or tool_history) and (tool_config := _tool_config(request)):
         arguments["toolConfig"] = tool_config
     if request.reasoning is not None:
         from bedrock_handler import reasoning  # noqa: PLC0415 - opt-in: text-only requests never load it
@@ -53,8 +60,6 @@ def converse_arguments(request: ChatRequest, config: HandlerConfig | None = None
 
 def content(message: Message) -> list[Block]:
     """A turn's Converse content: the leading blocks, its text, the trailing blocks."""
-    if not (message.leading or message.trailing):
-        return [{"text": message.text}]  # a text-only turn: the path of nearly every request
     text: list[Block] = [{"text": message.text}] if message.text else []
     return [*message.leading, *text, *message.trailing]
 

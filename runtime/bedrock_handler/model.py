@@ -272,17 +272,17 @@ class _ConverseEvents(_BotoEvents):
                     stop_reason = "end_turn"
             elif "metadata" in event:
                 metadata = event["metadata"]
-        usage = metadata.get("usage", {})
+        usage = metadata.get("usage")
         # A frame cut off before a clean end of body is dropped silently by botocore (PROTOCOL.md §6.5).
         if stop_reason is None or not usage:
             raise _incomplete()
         trace = metadata.get("trace")  # only with a guardrail (or a prompt router)
-        yield StreamEnd(
+        yield StreamEnd(  # botocore has parsed the counts as integers
             stop_reason,
-            int(usage.get("inputTokens", 0)),
-            int(usage.get("outputTokens", 0)),
-            int(usage.get("cacheReadInputTokens", 0)),
-            int(usage.get("cacheWriteInputTokens", 0)),
+            usage.get("inputTokens", 0),
+            usage.get("outputTokens", 0),
+            usage.get("cacheReadInputTokens", 0),
+            usage.get("cacheWriteInputTokens", 0),
             _guardrail_action(trace) if trace else None,
         )
 
