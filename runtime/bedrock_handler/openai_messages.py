@@ -67,6 +67,8 @@ def conversation(value: object) -> tuple[str | None, tuple[Message, ...]]:
     if turns[-1].role != "user":
         raise RequestError("the last message must be a user or tool message", param="messages")
     for index, turn in enumerate(turns):
+        if not turn.has_blocks:
+            continue  # text only: nothing to pair or count (an earlier tool call is checked from its side)
         if turn.leading:
             from bedrock_handler import attachments  # noqa: PLC0415 - opt-in: text-only requests never load it
 
