@@ -1,5 +1,5 @@
 """One invocation: route the request to its API's edge, call the model and wait for its first text before
-committing a status, then stream the encoded deltas."""
+committing a status, then stream the encoded deltas (API Gateway's completion notification: acknowledged)."""
 
 from __future__ import annotations
 
@@ -54,6 +54,7 @@ class _Record:
         "cache_read_tokens",
         "cache_write_tokens",
         "caller",
+        "door",
         "error_type",
         "first_token_ms",
         "guardrail_action",
@@ -61,6 +62,7 @@ class _Record:
         "model_id",
         "output_format",
         "output_tokens",
+        "principal",
         "request_id",
         "started",
         "status",
@@ -82,6 +84,8 @@ class _Record:
         self.cache_read_tokens = 0
         self.cache_write_tokens = 0
         self.guardrail_action: str | None = None  # a guardrail's stated reason (never the text it saw)
+        self.door = http_event.FUNCTION_URL  # which front door the request came through
+        self.principal: str | None = None  # who called (an id or ARN, never a key or token)
 
     def emit(self, clock: Callable[[], float]) -> None:
         line = {
@@ -100,6 +104,8 @@ class _Record:
             "firstTokenMs": self.first_token_ms,
             "totalMs": _elapsed_ms(self.started, clock),
             "caller": self.caller,
+            "door": self.door,
+            "principal": self.principal,
         }
         LOGGER.info(json.dumps(line, separators=(",", ":")))
 
@@ -117,15 +123,18 @@ def respond(
     clock: Callable[[], float] = time.monotonic,
     wall_clock: Callable[[], float] = time.time,
 ) -> StreamingResponse:
-    """The response for one Function URL event: an error status, a model listing, embeddings, or a 200
-    whose body streams the reply.
+    """The response for one Function URL or REST API event: an error status, a model listing, embeddings,
+    or a 200 whose body streams the reply; for API Gateway's completion notification, an empty 200.
 
     The body's first piece is pulled here, before the status is fixed, so a model stream that fails before
     its first text delta still gets an error status (nothing has reached the client yet).
     """
     request_id = getattr(context, "aws_request_id", "")
     record = _Record(request_id=request_id, started=clock())
-    http = http_event.from_function_url(event)
+    http = http_event.from_event(event)
+    if http is None:
+        return _acknowledge_completion(event)
+    record.door, record.principal = http.door, http.principal
     endpoint, model_id = routes.route(http.path)
     edge = edge_for(endpoint)
     try:
@@ -157,6 +166,21 @@ def respond(
         return edge.error_response(exc, request_id)
     body = _resume(first, chunks)
     return StreamingResponse(body, status_code=200, headers=dict(call.encoder.headers))
+
+
+def _acknowledge_completion(event: Mapping[str, Any]) -> StreamingResponse:
+    """API Gateway's notification that a streamed response ended: one INFO line (`status`, and `errorCode`
+    when given) and an empty 200, so it is neither an invocation nor an error."""
+    line = {"event": "completion", "status": _label(event.get("invokeCompletionStatus"))}
+    if "errorCode" in event:
+        line["errorCode"] = _label(event["errorCode"])
+    LOGGER.info(json.dumps(line, separators=(",", ":")))
+    return StreamingResponse((), status_code=200)
+
+
+def _label(value: object) -> str | None:
+    """A notification's value for the log: text of at most 64 characters (it is not ours to trust)."""
+    return None if value is None else str(value)[:64]
 
 
 def _embeddings(
