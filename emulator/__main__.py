@@ -59,8 +59,9 @@ class _Service(Protocol):
     def close(self) -> None: ...
 
 
-def _serve_until_signal(*, host: str, label: str, start: Callable[[], _Service]) -> int:
-    """Start a server, print `label: URL` once it accepts requests, serve until SIGINT/SIGTERM."""
+def _serve_until_signal(*, host: str, label: str, start: Callable[[], _Service], path: str = "") -> int:
+    """Start a server, print `label: URL` (the server's URL then `path`) once it accepts requests,
+    serve until SIGINT/SIGTERM."""
     _warn_if_exposed(host)
     stop = _stop_on_signal()
     try:
@@ -69,7 +70,7 @@ def _serve_until_signal(*, host: str, label: str, start: Callable[[], _Service])
         print(f"error: cannot start on {host}: {exc}", file=sys.stderr)
         return 1
     try:
-        print(f"{label}: {service.url}", flush=True)
+        print(f"{label}: {service.url}{path}", flush=True)
         _wait(stop)
     finally:
         service.close()
@@ -77,7 +78,11 @@ def _serve_until_signal(*, host: str, label: str, start: Callable[[], _Service])
 
 
 def serve(config: EmulatorConfig) -> int:
-    """`python -m emulator serve`: the Function URL until Ctrl-C."""
+    """`python -m emulator serve`: the Function URL (or with --front rest the REST API's stage URL,
+    `API URL: http://HOST:PORT/STAGE/`) until Ctrl-C."""
+    if config.front == "rest":
+        start = Emulator(config).start
+        return _serve_until_signal(host=config.host, label="API URL", start=start, path=f"{config.stage}/")
     return _serve_until_signal(host=config.host, label="Function URL", start=Emulator(config).start)
 
 

@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from emulator.rest_keys import ApiKey, KeyFileError, load_key_file
+
+if TYPE_CHECKING:
+    from emulator.rest_cognito import CognitoSettings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TASK_ROOT = REPO_ROOT / "runtime"
@@ -16,6 +23,9 @@ DEFAULT_HANDLER = "bedrock_handler.app.handler"
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 INVOKE_MODES = ("RESPONSE_STREAM", "BUFFERED")
 AUTH_TYPES = ("NONE", "AWS_IAM")
+FRONTS = ("function-url", "rest")
+DEFAULT_STAGE = "prod"  # CDK's default stage name
+_STAGE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 
 
 class ConfigError(ValueError):
@@ -44,6 +54,10 @@ class EmulatorConfig:
     log_level: str = "INFO"
     function_name: str = "bedrock-streaming-function"
     fault_injection: bool = False
+    front: str = "function-url"  # or "rest": the emulated API Gateway REST API
+    stage: str = DEFAULT_STAGE
+    api_keys: tuple[ApiKey, ...] | None = None  # --front rest: the keys every request must present
+    cognito: CognitoSettings | None = None  # --front rest: the user pool whose ID tokens are accepted
 
     @property
     def is_loopback(self) -> bool:
@@ -75,6 +89,7 @@ class EmulatorConfig:
         task_root = Path(args.task_root).resolve()
         if not task_root.is_dir():
             raise ConfigError(f"--task-root {task_root} is not a directory")
+        front, stage, api_keys, cognito = _rest_options(args)
         return cls(
             host=args.host,
             port=args.port,
@@ -93,7 +108,65 @@ class EmulatorConfig:
             max_queue=args.max_queue,
             log_level=args.log_level,
             fault_injection=args.fault_injection,
+            front=front,
+            stage=stage,
+            api_keys=api_keys,
+            cognito=cognito,
         )
+
+
+def _rest_options(
+    args: argparse.Namespace,
+) -> tuple[str, str, tuple[ApiKey, ...] | None, CognitoSettings | None]:
+    """--front and the REST API's options (front, stage, keys, user pool), checked together; the key
+    file and JWKS are read here, so a bad one stops `serve` with a one-line error before anything
+    starts."""
+    front = getattr(args, "front", "function-url")
+    given = [
+        option
+        for option, name in (
+            ("--stage", "stage"),
+            ("--api-keys", "api_keys"),
+            ("--cognito-jwks", "cognito_jwks"),
+            ("--cognito-client-id", "cognito_client_id"),
+            ("--cognito-issuer", "cognito_issuer"),
+        )
+        if getattr(args, name, None) is not None
+    ]
+    if front != "rest":
+        if given:
+            raise ConfigError(f"{given[0]} needs --front rest")
+        return "function-url", DEFAULT_STAGE, None, None
+    if args.auth != "NONE":
+        raise ConfigError("--auth AWS_IAM is not emulated with --front rest (the REST API's IAM mode)")
+    if args.invoke_mode != "RESPONSE_STREAM":
+        raise ConfigError("--front rest emulates the STREAM transfer mode only (no --invoke-mode BUFFERED)")
+    stage = args.stage if args.stage is not None else DEFAULT_STAGE
+    if not _STAGE_NAME.match(stage) or stage == "_emulator":
+        raise ConfigError(f"--stage {stage!r} is not a stage name (letters, digits, '-' and '_')")
+    if args.api_keys is not None and args.cognito_jwks is not None:
+        raise ConfigError("--api-keys and --cognito-jwks exclude each other (one authorizer per API)")
+    api_keys = None
+    if args.api_keys is not None:
+        try:
+            api_keys = load_key_file(args.api_keys)
+        except KeyFileError as exc:
+            raise ConfigError(f"--api-keys: {exc}") from None
+    if (args.cognito_client_id is not None or args.cognito_issuer is not None) and args.cognito_jwks is None:
+        raise ConfigError("--cognito-client-id and --cognito-issuer need --cognito-jwks")
+    cognito = None
+    if args.cognito_jwks is not None:
+        if args.cognito_client_id is None:
+            raise ConfigError("--cognito-jwks needs --cognito-client-id (the app client id, the tokens' aud)")
+        from emulator.rest_cognito import CognitoConfigError, load_settings  # noqa: PLC0415 - PyJWT on demand
+
+        try:
+            cognito = load_settings(
+                args.cognito_jwks, client_id=args.cognito_client_id, issuer=args.cognito_issuer
+            )
+        except CognitoConfigError as exc:
+            raise ConfigError(f"--cognito-jwks: {exc}") from None
+    return "rest", stage, api_keys, cognito
 
 
 def _parse_env(item: str) -> tuple[str, str]:
@@ -151,13 +224,38 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_rest_arguments(parser: argparse.ArgumentParser) -> None:
+    """`serve --front rest` and the emulated REST API's options."""
+    parser.add_argument(
+        "--front",
+        choices=FRONTS,
+        default="function-url",
+        help="serve the function as a Function URL (default) or behind an emulated API Gateway REST API",
+    )
+    parser.add_argument("--stage", default=None, metavar="NAME", help="REST API stage (default prod)")
+    parser.add_argument(
+        "--api-keys", default=None, metavar="FILE", help="REST API: JSON key file; every request needs a key"
+    )
+    parser.add_argument(
+        "--cognito-jwks", default=None, metavar="FILE", help="REST API: accept ID tokens signed by this JWKS"
+    )
+    parser.add_argument(
+        "--cognito-client-id", default=None, metavar="ID", help="REST API: the app client id (aud)"
+    )
+    parser.add_argument(
+        "--cognito-issuer", default=None, metavar="URL", help="REST API: the user pool's issuer (iss)"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The `python -m emulator` argument parser with its subcommands."""
     parser = argparse.ArgumentParser(
         prog="python -m emulator", description="Local AWS Lambda emulator with streaming Function URLs"
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    add_serve_arguments(commands.add_parser("serve", help="serve a Function URL until Ctrl-C"))
+    serve = commands.add_parser("serve", help="serve a Function URL (or a REST API) until Ctrl-C")
+    add_serve_arguments(serve)
+    add_rest_arguments(serve)
     demo = commands.add_parser("demo", help="stream one prompt through the local function, print stats, exit")
     add_serve_arguments(demo)
     demo.add_argument("--prompt", default=None, help="prompt to send (default: a demo prompt)")
@@ -172,4 +270,5 @@ def parse_serve_args(argv: Sequence[str]) -> EmulatorConfig:
     """Parse `serve` options only (without the subcommand word); used by tests and `demo`."""
     parser = argparse.ArgumentParser(prog="python -m emulator serve")
     add_serve_arguments(parser)
+    add_rest_arguments(parser)
     return EmulatorConfig.from_args(parser.parse_args(list(argv)))

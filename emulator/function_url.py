@@ -2,44 +2,30 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-import logging
 import time
 import uuid
 from collections.abc import Sequence
-from http import HTTPStatus
-from pathlib import Path
-from typing import BinaryIO, cast
 
 from streaming_runtime import wire
 
 from emulator import render
-from emulator.buffered import Reply, collect
 from emulator.config import EmulatorConfig
-from emulator.faults import FaultInjector, FaultSpecError, parse_fault
-from emulator.http_base import EmulatorHTTPServer, NoDelayHandler
-from emulator.pool import Pool, ThrottledError
-from emulator.relay import RESERVED_HEADERS, StreamRelay
+from emulator.faults import FaultInjector
+from emulator.http_base import EmulatorHTTPServer
+from emulator.http_front import CHAT_PAGE, MAX_REQUEST_BYTES, FrontHandler, RequestTooLargeError
+from emulator.pool import Pool
+from emulator.rest_front import RestApiGateway, RestApiHandler
 from emulator.sigv4 import AuthError, SignedRequest, verify
 from emulator.supervisor import Credentials
 from emulator.url_event import HttpRequest, build_event
 
-log = logging.getLogger("emulator")
-
-MAX_REQUEST_BYTES = 6 * 1024 * 1024  # Lambda's synchronous invocation payload limit
-CHAT_PAGE = Path(__file__).resolve().parent / "chat.html"
-_BUFFERED_PREFIX = "/_emulator/buffered/"
-_FAULTS_PATH = "/_emulator/faults"
-_MAX_DISCARD_BYTES = 4 * MAX_REQUEST_BYTES
-
-
-class RequestTooLargeError(Exception):
-    """The client's body exceeds the invocation payload limit."""
+__all__ = ["CHAT_PAGE", "MAX_REQUEST_BYTES", "FunctionUrlHandler", "FunctionUrlServer"]
 
 
 class FunctionUrlServer(EmulatorHTTPServer):
-    """Serves the Function URL and the emulator's own /_emulator/ paths."""
+    """Serves the function's HTTP front (the Function URL, or with `--front rest` the emulated REST
+    API) and the emulator's own /_emulator/ paths."""
 
     def __init__(
         self,
@@ -53,111 +39,13 @@ class FunctionUrlServer(EmulatorHTTPServer):
         self.pool = pool
         self.known_credentials = tuple(known_credentials)
         self.faults = faults
-        super().__init__((config.host, config.port), FunctionUrlHandler)
+        self.gateway = RestApiGateway(config) if config.front == "rest" else None
+        handler = RestApiHandler if self.gateway is not None else FunctionUrlHandler
+        super().__init__((config.host, config.port), handler)
 
 
-class FunctionUrlHandler(NoDelayHandler):
-    """One method per kind of path: the function itself, health, chat page, buffered invoke."""
-
-    server: FunctionUrlServer
-
-    def do_GET(self) -> None:  # noqa: N802 - http.server naming
-        self._dispatch()
-
-    do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = do_GET  # noqa: N815
-
-    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-        """http.server's own refusals (bad request line, unknown method, header limits) as JSON too."""
-        try:
-            status = HTTPStatus(code)
-            error_type, default = status.phrase.replace(" ", "").replace("-", ""), status.phrase
-        except ValueError:
-            error_type, default = "BadRequest", "bad request"
-        self.close_connection = True
-        render.send_error(self, code, error_type, (message or default)[:200])
-        self._drain_unread()
-
-    def _drain_unread(self) -> None:
-        """Read (a bounded amount of) what the client is still sending before the connection closes:
-        closing with unread bytes resets it, and the client would lose the error reply."""
-        with contextlib.suppress(OSError, ValueError):
-            self.wfile.flush()
-            self.connection.settimeout(0.2)
-            for _ in range(_MAX_DISCARD_BYTES // 65536):
-                if not self.rfile.read1(65536):
-                    break
-
-    def _dispatch(self) -> None:
-        if self.command == "HEAD":
-            self.close_connection = True  # a HEAD reply has no body framing the client would read
-        path = self.path.split("?", 1)[0]
-        if path == "/_emulator" or path.startswith("/_emulator/"):
-            self._emulator_route(path)
-        else:
-            self.invoke_function(self.path, buffered=self.server.config.invoke_mode == "BUFFERED")
-
-    def _emulator_route(self, path: str) -> None:
-        if path == "/_emulator/health" and self.command == "GET":
-            self.health()
-        elif path in ("/_emulator", "/_emulator/") and self.command == "GET":
-            self.chat_page()
-        elif path.startswith(_BUFFERED_PREFIX) and self.command == "POST":
-            self.invoke_function("/" + self.path[len(_BUFFERED_PREFIX) :], buffered=True)
-        elif path == _FAULTS_PATH and self.server.faults is not None:
-            self.faults(self.server.faults)
-        else:
-            self._discard_body()
-            render.send_error(self, 404, "NotFound", f"no emulator page at {self.command} {path}")
-
-    # --- /_emulator/ -------------------------------------------------------------------------------
-
-    def health(self) -> None:
-        config = self.server.config
-        document = {
-            "status": "ok",
-            "invokeMode": config.invoke_mode,
-            "auth": config.auth,
-            "maxConcurrency": config.max_concurrency,
-            **self.server.pool.health(),
-        }
-        render.send_json(self, 200, document)
-
-    def faults(self, injector: FaultInjector) -> None:
-        """POST arms a fault, GET shows the armed ones, DELETE disarms all (see emulator/faults.py)."""
-        if self.command == "POST":
-            try:
-                body = self._read_body()
-                injector.arm(parse_fault(body))
-            except RequestTooLargeError:
-                render.send_error(self, 413, "RequestEntityTooLargeException", "fault body too large")
-                return
-            except (FaultSpecError, wire.ChunkedEncodingError, ValueError) as exc:
-                render.send_error(self, 400, "InvalidFault", str(exc))
-                return
-            log.warning("fault armed: %s", json.dumps(injector.state()))
-        elif self.command == "DELETE":
-            self._discard_body()
-            injector.clear()
-        elif self.command != "GET":
-            self._discard_body()
-            message = f"{self.command} is not allowed on {_FAULTS_PATH}"
-            render.send_error(self, 405, "MethodNotAllowed", message)
-            return
-        render.send_json(self, 200, injector.state())
-
-    def chat_page(self) -> None:
-        try:
-            page = CHAT_PAGE.read_bytes()
-        except OSError:
-            render.send_error(self, 404, "NotFound", "emulator/chat.html is not installed")
-            return
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(page)))
-        self.end_headers()
-        self.wfile.write(page)
-
-    # --- the function ------------------------------------------------------------------------------
+class FunctionUrlHandler(FrontHandler):
+    """A request becomes a payload 2.0 event, SigV4-checked first with `--auth AWS_IAM`."""
 
     def invoke_function(self, target: str, *, buffered: bool) -> None:
         request_id = str(uuid.uuid4())
@@ -197,62 +85,4 @@ class FunctionUrlHandler(NoDelayHandler):
             protocol=self.request_version,
         )
         event = build_event(request, request_id=request_id, epoch_ms=int(time.time() * 1000), iam=iam)
-        payload = json.dumps(event).encode("utf-8")
-        config = self.server.config
-        try:
-            sandbox = self.server.pool.acquire(timeout=config.timeout * 2 + 10)
-        except ThrottledError as exc:
-            render.send_error(
-                self, 429, "TooManyRequestsException", f"Rate Exceeded: {exc}", request_id=request_id
-            )
-            return
-        invocation = sandbox.invoke(payload, request_id=request_id)
-        if buffered:
-            self._send_reply(collect(invocation), request_id)
-        else:
-            StreamRelay(self, invocation).run()
-
-    def _send_reply(self, reply: Reply, request_id: str) -> None:
-        self.send_response(reply.status)
-        for name, value in reply.headers:
-            if name.lower() not in RESERVED_HEADERS:
-                self.send_header(name, value)
-        for cookie in reply.cookies:
-            self.send_header("Set-Cookie", cookie)
-        self.send_header("Content-Type", reply.content_type)
-        self.send_header("Content-Length", str(len(reply.body)))
-        self.send_header("x-amzn-RequestId", request_id)
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(reply.body)
-
-    # --- request bodies ----------------------------------------------------------------------------
-
-    def _read_body(self) -> bytes:
-        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            parts: list[bytes] = []
-            size = 0
-            for chunk in wire.iter_chunked(cast(BinaryIO, self.rfile)):
-                size += len(chunk)
-                if size > MAX_REQUEST_BYTES:
-                    self.close_connection = True
-                    raise RequestTooLargeError
-                parts.append(chunk)
-            return b"".join(parts)
-        length = int(self.headers.get("Content-Length") or 0)
-        if length < 0:
-            raise ValueError("negative Content-Length")
-        if length > MAX_REQUEST_BYTES:
-            self.close_connection = True
-            if length <= _MAX_DISCARD_BYTES:
-                # Read what the client is sending so it can see the 413 instead of a reset.
-                while length > 0 and (data := self.rfile.read(min(length, 1 << 16))):
-                    length -= len(data)
-            raise RequestTooLargeError
-        return self.rfile.read(length) if length else b""
-
-    def _discard_body(self) -> None:
-        try:
-            self._read_body()
-        except (RequestTooLargeError, wire.ChunkedEncodingError, ValueError):
-            self.close_connection = True
+        self.run_invocation(json.dumps(event).encode("utf-8"), request_id=request_id, buffered=buffered)
