@@ -43,6 +43,19 @@ def build_parser() -> argparse.ArgumentParser:
     sign = parser.add_mutually_exclusive_group()
     sign.add_argument("--sign", dest="sign", action="store_true", default=None, help="always sign (SigV4)")
     sign.add_argument("--no-sign", dest="sign", action="store_false", help="never sign (auth NONE URLs)")
+    bearer = parser.add_mutually_exclusive_group()
+    bearer.add_argument(
+        "--api-key",
+        metavar="KEY",
+        dest="bearer",
+        help="REST API key, sent as 'Authorization: Bearer KEY' (no SigV4 signing)",
+    )
+    bearer.add_argument(
+        "--bearer",
+        metavar="TOKEN",
+        dest="bearer",
+        help="bearer token (a Cognito ID token), sent as 'Authorization: Bearer TOKEN' (no SigV4 signing)",
+    )
     parser.add_argument("--profile", metavar="NAME", help="AWS profile for signing (default: standard chain)")
     parser.add_argument(
         "--timeout", metavar="SECONDS", type=float, default=300.0, help="max wait for any byte (default: 300)"
@@ -74,6 +87,7 @@ def main(
             sign=args.sign,
             profile=args.profile,
             timeout=args.timeout,
+            bearer=args.bearer,
         )
         call = open_stream(args.url, prompt, options=options)
     except StreamClientError as exc:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -30,7 +30,9 @@ _RAW_READ_BYTES = 64 * 1024
 
 @dataclass(frozen=True, slots=True)
 class StreamOptions:
-    """Everything about a call except URL and prompt. `sign=None` signs only Function URL hosts."""
+    """Everything about a call except URL and prompt. `sign=None` signs only Function URL hosts;
+    `bearer` (an API key or a Cognito ID token) is sent as `Authorization: Bearer <bearer>` instead of
+    any signature, for the REST API front door."""
 
     model: str | None = None
     system: str | None = None
@@ -43,6 +45,7 @@ class StreamOptions:
     credentials: ReadOnlyCredentials | None = None
     timeout: float = 300.0
     connect_timeout: float = 10.0
+    bearer: str | None = field(default=None, repr=False)  # a secret: never in a repr or a log
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +95,9 @@ def prepare_request(url: str, prompt: str, options: StreamOptions) -> PreparedRe
         # Compression would make the transport hold bytes back until a block fills.
         "Accept-Encoding": "identity",
     }
-    if signing.should_sign(url, sign=options.sign):
+    if options.bearer is not None:
+        headers["Authorization"] = f"Bearer {options.bearer}"
+    elif signing.should_sign(url, sign=options.sign):
         session = Session(profile=options.profile)
         credentials = options.credentials or signing.frozen_credentials(session)
         region = signing.resolve_region(url, region=options.region, session=session)
@@ -114,6 +119,22 @@ def _validate(url: str, prompt: str, options: StreamOptions) -> None:
         raise UsageError("max tokens must be a positive integer")
     if options.timeout <= 0 or options.connect_timeout <= 0:
         raise UsageError("timeouts must be positive")
+    if options.bearer is not None:
+        _validate_bearer(options)
+
+
+def _validate_bearer(options: StreamOptions) -> None:
+    """A bearer credential replaces signing, and must fit in one header line (the message never
+    quotes it)."""
+    if options.sign:
+        raise UsageError("an API key or bearer token and SigV4 signing (--sign) exclude each other")
+    bearer = options.bearer or ""
+    if not bearer.strip():
+        raise UsageError("the API key or bearer token is empty")
+    if bearer != bearer.strip() or not all(" " <= char <= "~" for char in bearer):
+        raise UsageError(
+            "the API key or bearer token must be printable ASCII without surrounding spaces or line breaks"
+        )
 
 
 class StreamCall:
