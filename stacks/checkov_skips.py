@@ -38,6 +38,29 @@ _LOG_GROUP_KMS = (
     "INFO, so a customer-managed KMS key adds cost without protecting sensitive data."
 )
 
+_AUTHORIZER_FUNCTION = {
+    "CKV_AWS_116": "Invoked synchronously by API Gateway as a TOKEN authorizer only; a DLQ applies to "
+    "asynchronous invocations and would never receive anything.",
+    "CKV_AWS_117": "Reads only the Authorization header it is given and calls no AWS API or private "
+    "resource; a VPC would add ENI cold starts and nothing to reach.",
+    "CKV_AWS_115": "Answers are cached per token for the authorizer TTL and callers are throttled by the "
+    "stage (and WAF when configured); a reservation would take from the account pool and turn a burst "
+    "into 500s for every caller.",
+}
+_ALWAYS_ON_STAGE = {
+    "CKV_AWS_120": "Stage caching is not supported with responseTransferMode STREAM (every method streams); "
+    "a cache cluster would cost money and never be used.",
+}
+_NO_TRACING = (
+    "tracing=False was left at its default: X-Ray traces every request at a per-trace cost; pass "
+    "tracing=True to the construct to turn it on."
+)
+_WEB_ACL = {
+    "CKV_AWS_192": "The Log4j rule set (AWSManagedRulesKnownBadInputsRuleSet) inspects request bodies for "
+    "${jndi: and similar text, which a chat prompt may legitimately contain; the function is Python, "
+    "not Java, so the rule could only block users.",
+}
+
 
 def function_skips(
     *, reserved_concurrency: int | None, public_url: bool, managed_instances: bool = False
@@ -59,8 +82,31 @@ def log_group_skips() -> dict[str, str]:
     return {"CKV_AWS_158": _LOG_GROUP_KMS}
 
 
+def authorizer_function_skips() -> dict[str, str]:
+    """Check id -> reason for the REST API's key authorizer function."""
+    return dict(_AUTHORIZER_FUNCTION)
+
+
+def rest_api_stage_skips(*, tracing: bool) -> dict[str, str]:
+    """Check id -> reason for the REST API's stage, given whether X-Ray tracing is on."""
+    skips = dict(_ALWAYS_ON_STAGE)
+    if not tracing:
+        skips["CKV_AWS_73"] = _NO_TRACING
+    return skips
+
+
+def web_acl_skips() -> dict[str, str]:
+    """Check id -> reason for the web ACL the REST API creates."""
+    return dict(_WEB_ACL)
+
+
 def add_checkov_skips(construct: IConstruct, skips: dict[str, str]) -> None:
-    """Write ``Metadata.checkov.skip`` (the form checkov reads from CloudFormation) on an L2's resource."""
+    """Write ``Metadata.checkov.skip`` (the form checkov reads from CloudFormation) on an L2's resource,
+    or on an L1 resource itself."""
     # An L2 construct's default child is its L1 CfnResource, where the Metadata lives.
-    resource = cast(cdk.CfnResource, construct.node.default_child)
+    resource = (
+        construct
+        if isinstance(construct, cdk.CfnResource)
+        else cast(cdk.CfnResource, construct.node.default_child)
+    )
     resource.add_metadata("checkov", {"skip": [{"id": key, "comment": why} for key, why in skips.items()]})
