@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import aws_cdk as cdk
@@ -11,8 +11,11 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct, Node
 
 from .bedrock_streaming_function import DEFAULT_RESERVED_CONCURRENCY, BedrockStreamingFunction
+from .bedrock_streaming_rest_api import BedrockStreamingRestApi
 from .function_props import PROMPT_CACHING_MODES, PromptCaching
 from .guardrail import DEFAULT_GUARDRAIL_STREAM_MODE, GUARDRAIL_STREAM_MODES, GuardrailStreamMode
+from .rest_api_outputs import add_rest_api_outputs
+from .rest_api_settings import RestApiSettings
 
 _Choice = TypeVar("_Choice", bound=str)
 _AUTH_TYPES = {"AWS_IAM": lambda_.FunctionUrlAuthType.AWS_IAM, "NONE": lambda_.FunctionUrlAuthType.NONE}
@@ -36,12 +39,14 @@ class StackSettings:
     guardrail_stream_mode: GuardrailStreamMode = DEFAULT_GUARDRAIL_STREAM_MODE
     prompt_caching: PromptCaching = "none"
     embedding_model_ids: tuple[str, ...] = ()
+    rest_api: RestApiSettings = field(default_factory=RestApiSettings)
 
     @classmethod
     def from_context(cls, node: Node) -> StackSettings:
         """Read ``modelIds``, ``modelAliases``, ``authType``, ``allowedOrigins``, ``reservedConcurrency``,
         ``guardrailId``, ``guardrailVersion``, ``guardrailStreamMode``, ``promptCaching`` and
-        ``embeddingModelIds`` from context; list values may also be given as comma-separated strings
+        ``embeddingModelIds`` from context, and the REST API door's keys (``RestApiSettings``); list
+        values may also be given as comma-separated strings
         (``cdk synth -c modelIds=a,b``), ``modelAliases`` as an object or as ``alias=model-id,...``
         (``cdk synth -c modelAliases=gpt-4o-mini=amazon.nova-lite-v1:0``), and ``guardrailVersion`` as a
         number or a string (``-c guardrailVersion=1``)."""
@@ -54,6 +59,10 @@ class StackSettings:
         guardrail_id, guardrail_version, guardrail_stream_mode = _guardrail_settings(
             get("guardrailId"), get("guardrailVersion"), get("guardrailStreamMode")
         )
+        try:
+            rest_api = RestApiSettings.from_context(get)
+        except ValueError as error:
+            raise ContextError(str(error)) from None
         return cls(
             model_ids=_string_list("modelIds", get("modelIds")),
             model_aliases=_alias_pairs("modelAliases", get("modelAliases")),
@@ -67,6 +76,7 @@ class StackSettings:
             guardrail_stream_mode=guardrail_stream_mode,
             prompt_caching=_choice("promptCaching", get("promptCaching"), PROMPT_CACHING_MODES),
             embedding_model_ids=_string_list("embeddingModelIds", get("embeddingModelIds")),
+            rest_api=rest_api,
         )
 
 
@@ -223,3 +233,23 @@ class BedrockStreamingStack(cdk.Stack):
             value=f'python -m stream_client {self.streaming.url} "Hello"',
             description="Paste into a shell in this repository to stream a reply",
         )
+        self.rest_api: BedrockStreamingRestApi | None = None
+        """The REST API door (context ``restApi``); None for ``none``."""
+        if settings.rest_api.door != "none":
+            self.rest_api = self._rest_api(settings)
+            add_rest_api_outputs(self, self.rest_api)
+
+    def _rest_api(self, settings: StackSettings) -> BedrockStreamingRestApi:
+        door = settings.rest_api
+        rest_api = BedrockStreamingRestApi(
+            self,
+            "RestApi",
+            function=self.streaming,
+            auth=door.auth(),
+            allowed_origins=settings.allowed_origins,
+            execution_logging=door.logging_level(),
+            waf=door.web_acl(),
+        )
+        if door.door == "api-keys":
+            rest_api.add_api_key("default")
+        return rest_api

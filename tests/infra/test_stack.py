@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import aws_cdk as cdk
 import pytest
+from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_lambda as lambda_
 
 from stacks.bedrock_streaming_stack import ContextError, StackSettings
@@ -169,3 +171,89 @@ def test_outputs_url_name_models_openai_base_url_and_a_client_command(
     assert outputs["StreamClientCommand"]["Value"] == {
         "Fn::Join": ["", ["python -m stream_client ", url, ' "Hello"']]
     }
+
+
+def test_cdk_json_keeps_the_rest_api_door_shut() -> None:
+    settings = _settings(CDK_CONTEXT)
+    assert {
+        "restApi",
+        "restApiRateLimit",
+        "restApiBurstLimit",
+        "restApiQuotaPerDay",
+        "restApiWaf",
+        "restApiExecutionLogging",
+        "cognitoCallbackUrls",
+    } <= set(CDK_CONTEXT)
+    assert settings.rest_api.door == "none"
+    assert (settings.rest_api.rate_limit, settings.rest_api.burst_limit) == (10, 20)
+    assert settings.rest_api.quota_per_day == 1000
+    assert settings.rest_api.web_acl() is None and settings.rest_api.logging_level() is None
+
+
+@pytest.mark.parametrize(
+    ("context", "expected"),
+    [
+        ({"restApi": "API-Keys"}, {"door": "api-keys"}),
+        ({"restApi": " cognito "}, {"door": "cognito", "callback_urls": ("http://localhost:3000/",)}),
+        ({"restApi": ""}, {"door": "none"}),
+        # What -c gives: strings.
+        (
+            {
+                "restApi": "api-keys",
+                "restApiRateLimit": "2.5",
+                "restApiBurstLimit": "5",
+                "restApiQuotaPerDay": "50",
+            },
+            {"rate_limit": 2.5, "burst_limit": 5, "quota_per_day": 50},
+        ),
+        ({"restApiQuotaPerDay": "none"}, {"quota_per_day": None}),
+        ({"restApiWaf": "CREATE"}, {"waf": "create"}),
+        (
+            {"restApiWaf": "arn:aws:wafv2:us-east-1:111122223333:regional/webacl/a/b"},
+            {"waf": "arn:aws:wafv2:us-east-1:111122223333:regional/webacl/a/b"},
+        ),
+        ({"restApiExecutionLogging": "INFO"}, {"execution_logging": "info"}),
+        (
+            {"cognitoCallbackUrls": "https://a.example/cb, https://b.example/cb"},
+            {"callback_urls": ("https://a.example/cb", "https://b.example/cb")},
+        ),
+        ({"cognitoCallbackUrls": ["https://a.example/cb"]}, {"callback_urls": ("https://a.example/cb",)}),
+    ],
+)
+def test_rest_api_context_values(context: dict[str, Any], expected: dict[str, Any]) -> None:
+    settings = _settings({"modelIds": ["a.b"], **context}).rest_api
+    assert {key: getattr(settings, key) for key in expected} == expected
+
+
+def test_rest_api_context_becomes_the_construct_props() -> None:
+    keys = _settings({"modelIds": ["a.b"], "restApi": "api-keys", "restApiQuotaPerDay": 7}).rest_api
+    auth = keys.auth()
+    assert auth.mode == "api-keys" and auth.quota is not None and auth.throttle is not None
+    assert (auth.quota.limit, auth.quota.period) == (7, apigw.Period.DAY)
+    assert (auth.throttle.rate_limit, auth.throttle.burst_limit) == (10, 20)
+    assert _settings({"modelIds": ["a.b"], "restApi": "iam"}).rest_api.auth().mode == "iam"
+    created = _settings({"modelIds": ["a.b"], "restApi": "cognito", "restApiWaf": "create"}).rest_api
+    assert created.auth().callback_urls == ("http://localhost:3000/",) and created.auth().user_pool is None
+    assert created.web_acl() is not None and created.web_acl().web_acl_arn is None  # type: ignore[union-attr]
+    logging = _settings({"modelIds": ["a.b"], "restApiExecutionLogging": "error"}).rest_api
+    assert logging.logging_level() == apigw.MethodLoggingLevel.ERROR
+
+
+@pytest.mark.parametrize(
+    ("context", "message"),
+    [
+        ({"restApi": "public"}, "restApi must be none, api-keys, cognito or iam, got 'public'"),
+        ({"restApi": True}, "restApi must be none, api-keys, cognito or iam"),
+        ({"restApiRateLimit": "fast"}, "restApiRateLimit must be a number of at least 0"),
+        ({"restApiBurstLimit": "2.5"}, "restApiBurstLimit must be a whole number of at least 0"),
+        ({"restApiBurstLimit": -1}, "restApiBurstLimit must be a whole number of at least 0"),
+        ({"restApiQuotaPerDay": 0}, 'restApiQuotaPerDay must be at least 1 or "none"'),
+        ({"restApiQuotaPerDay": False}, "restApiQuotaPerDay must be a whole number"),
+        ({"restApiWaf": 1}, "restApiWaf must be none, create or a web ACL ARN"),
+        ({"restApiExecutionLogging": "debug"}, "restApiExecutionLogging must be off, error or info"),
+        ({"cognitoCallbackUrls": [1]}, "cognitoCallbackUrls must be a list of URLs"),
+    ],
+)
+def test_bad_rest_api_context_raises_context_error(context: dict[str, Any], message: str) -> None:
+    with pytest.raises(ContextError, match=re.escape(message)):
+        _settings({"modelIds": ["a.b"], **context})
