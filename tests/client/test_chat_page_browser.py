@@ -14,6 +14,7 @@ import pytest
 
 from emulator.bedrock_stub import BedrockStub, StubRequest
 from tests.support.emulator_process import TEST_ACCESS_KEY, TEST_SECRET_KEY, EmulatorProcess
+from tests.support.rest_api import RestApiProcess, write_key_file
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -409,3 +410,42 @@ def test_an_image_of_exactly_the_limit_is_accepted(page: Any) -> None:
     page.click("#attachment-remove")
     assert page.is_hidden("#attachment")
     assert page.evaluate("window.chatState.attachment") is None
+
+
+# --- behind the emulated REST API, with a key ----------------------------------------------------------
+
+REST_KEY = "sk-browser-0123456789abcdefgh"
+
+
+def test_the_page_works_behind_the_rest_api_with_a_key(
+    browser: Any, stand_in: BedrockStub, tmp_path: Path
+) -> None:
+    keys = write_key_file(tmp_path, [{"name": "browser", "value": REST_KEY}])
+    args = ["--api-keys", str(keys), "--env", f"AWS_ENDPOINT_URL_BEDROCK_RUNTIME={stand_in.url}"]
+    with RestApiProcess(args) as api:
+        context = browser.new_context(viewport={"width": 1200, "height": 800})
+        try:
+            page = context.new_page()
+            page.goto(api.root + "_emulator/", timeout=WAIT_MS)
+            assert page.input_value("#endpoint") == "/prod/"  # the page knows the API's base
+            # No key: API Gateway's own 401, shown on the page; the function never ran.
+            submit(page, "no key @stub:tokens=3")
+            assert wait_state(page, "stream", "done|error") == "error"
+            assert "HTTP 401: unauthorized: Unauthorized" in page.text_content("#stream-error")
+            page.fill("#auth", "sk-wrong-0123456789abcdefghi")
+            submit(page, "wrong key @stub:tokens=3")
+            page.wait_for_function(
+                "document.getElementById('stream-error').textContent.includes('403')", timeout=WAIT_MS
+            )
+            assert "HTTP 403: invalid_api_key: Forbidden" in page.text_content("#stream-error")
+            assert model_calls(stand_in, "no key") == model_calls(stand_in, "wrong key") == []
+            page.fill("#auth", REST_KEY)
+            page.check("#compare")  # the buffered twin goes through the REST API too
+            answer = reply(page, "with a key @stub:tokens=4")
+            assert len(answer.split()) == 4
+            assert wait_state(page, "buffered", "done|error") == "done", page.text_content("#buffered-error")
+            assert page.text_content("#buffered-answer") == answer
+            assert len(model_calls(stand_in, "with a key")) == 2
+            assert '"door":"rest-api"' in api.log() and REST_KEY not in api.log()
+        finally:
+            context.close()
