@@ -22,7 +22,7 @@ from .rest_api_access_log import access_log_format, access_log_group
 from .rest_api_acknowledgements import acknowledge_api, acknowledge_invoke_wildcard, acknowledge_methods
 from .rest_api_auth import RestApiAuth
 from .rest_api_cognito import CognitoSignIn
-from .rest_api_cors import gateway_response_headers, preflight_options
+from .rest_api_cors import gateway_response_headers, let_function_answer_origins, preflight_options
 from .rest_api_gateway_responses import add_gateway_responses
 from .rest_api_key_authorizer import (
     DEFAULT_AUTHORIZER_DIRECTORY,
@@ -179,6 +179,7 @@ class BedrockStreamingRestApi(Construct):
         self.methods: tuple[apigw.Method, ...] = tuple(methods)
         """``ANY /`` and ``ANY /{proxy+}``."""
         add_gateway_responses(self.api, headers=gateway_response_headers(allowed_origins))
+        let_function_answer_origins(function.function, allowed_origins)
 
         self.web_acl: wafv2.CfnWebACL | None = None
         """The created web ACL; None without WAF or with a given one."""

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import aws_cdk as cdk
 from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_lambda as lambda_
 
 # What a browser caller sends: the OpenAI SDK's and the chat page's headers, and SigV4's for IAM callers.
 ALLOWED_HEADERS = (
@@ -46,3 +47,10 @@ def gateway_response_headers(allowed_origins: Sequence[str]) -> dict[str, str]:
         origin = {"Access-Control-Allow-Origin": "method.request.header.Origin"}
     vary = {} if allowed_origins[0] == "*" else {"Vary": "'Origin'"}
     return {**origin, **vary}
+
+
+def let_function_answer_origins(function: lambda_.Function, allowed_origins: Sequence[str]) -> None:
+    """API Gateway cannot add headers to a streamed proxy response, so the function answers the allowed
+    origins itself on this door (CORS_ALLOWED_ORIGINS, read by bedrock_handler.cors)."""
+    if allowed_origins:
+        function.add_environment("CORS_ALLOWED_ORIGINS", ",".join(allowed_origins))

@@ -49,6 +49,8 @@ class HandlerConfig(NamedTuple):
         default none.
     :param embedding_model_ids: the models `POST /v1/embeddings` serves. Env EMBEDDING_MODEL_IDS
         (comma-separated), default none (the endpoint answers 404).
+    :param cors_allowed_origins: origins answered with `access-control-allow-origin` on the REST API door
+        (`*` for any). Env CORS_ALLOWED_ORIGINS (comma-separated), default none.
     """
 
     model_ids: tuple[str, ...]
@@ -68,6 +70,7 @@ class HandlerConfig(NamedTuple):
     guardrail_stream_mode: str = "sync"
     prompt_caching: str = "none"
     embedding_model_ids: tuple[str, ...] = ()
+    cors_allowed_origins: tuple[str, ...] = ()
 
     @property
     def default_model_id(self) -> str:
@@ -109,6 +112,7 @@ class HandlerConfig(NamedTuple):
             guardrail_stream_mode=reader.choice("GUARDRAIL_STREAM_MODE", GUARDRAIL_STREAM_MODES),
             prompt_caching=reader.choice("PROMPT_CACHING", PROMPT_CACHING_MODES),
             embedding_model_ids=reader.id_list("EMBEDDING_MODEL_IDS"),
+            cors_allowed_origins=reader.id_list("CORS_ALLOWED_ORIGINS"),
         )
         if not config.region:
             problems.append("AWS_REGION (or AWS_DEFAULT_REGION) must be set")

@@ -11,7 +11,7 @@ from typing import Any, Protocol
 
 from streaming_runtime import StreamingResponse
 
-from bedrock_handler import http_event, openai_models, routes
+from bedrock_handler import cors, http_event, openai_models, routes
 from bedrock_handler.config import HandlerConfig
 from bedrock_handler.deadline import DeadlineWatchdog
 from bedrock_handler.edges import Call, edge_for
@@ -129,11 +129,26 @@ def respond(
     The body's first piece is pulled here, before the status is fixed, so a model stream that fails before
     its first text delta still gets an error status (nothing has reached the client yet).
     """
-    request_id = getattr(context, "aws_request_id", "")
-    record = _Record(request_id=request_id, started=clock())
     http = http_event.from_event(event)
     if http is None:
         return _acknowledge_completion(event)
+    response = _respond(http, context, config=config, model=model, clock=clock, wall_clock=wall_clock)
+    if config.cors_allowed_origins:
+        return cors.allow_origin(response, http, config.cors_allowed_origins)
+    return response
+
+
+def _respond(
+    http: http_event.HttpRequest,
+    context: InvocationContext,
+    *,
+    config: HandlerConfig,
+    model: ModelStream,
+    clock: Callable[[], float],
+    wall_clock: Callable[[], float],
+) -> StreamingResponse:
+    request_id = getattr(context, "aws_request_id", "")
+    record = _Record(request_id=request_id, started=clock())
     record.door, record.principal = http.door, http.principal
     endpoint, model_id = routes.route(http.path)
     edge = edge_for(endpoint)

@@ -66,6 +66,12 @@ def conversation(value: object) -> tuple[str | None, tuple[Message, ...]]:
         )
     if turns[-1].role != "user":
         raise RequestError("the last message must be a user or tool message", param="messages")
+    _check_turns(turns)
+    return ("\n\n".join(system) or None), tuple(turns)
+
+
+def _check_turns(turns: list[Message]) -> None:
+    """Bedrock's rules for turns with blocks: attachment limits, unique calls, calls and results paired."""
     for index, turn in enumerate(turns):
         if not turn.has_blocks:
             continue  # text only: nothing to pair or count (an earlier tool call is checked from its side)
@@ -78,7 +84,6 @@ def conversation(value: object) -> tuple[str | None, tuple[Message, ...]]:
             _check_answered(turn, turns[index + 1])
         else:
             _check_asked(turns[index - 1] if index else None, turn)
-    return ("\n\n".join(system) or None), tuple(turns)
 
 
 def _ids(blocks: tuple[Block, ...], kind: str) -> list[str]:

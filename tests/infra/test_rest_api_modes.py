@@ -211,6 +211,14 @@ def test_one_cors_origin_is_on_the_preflight_and_every_gateway_response(built: d
         }
 
 
+def test_the_function_answers_the_origins_on_streamed_responses(built: dict[str, Any]) -> None:
+    """API Gateway cannot add headers to a streamed proxy response, so the function gets the origins."""
+    functions = resources_of_type(built["templates"]["Keys"], "AWS::Lambda::Function")
+    [streaming] = [f for f in functions.values() if f["Properties"].get("PackageType") == "Image"]
+    variables = streaming["Properties"]["Environment"]["Variables"]
+    assert variables["CORS_ALLOWED_ORIGINS"] == ",".join(ORIGINS)
+
+
 def test_several_origins_are_echoed_on_gateway_responses(built: dict[str, Any]) -> None:
     template = built["templates"]["Keys"]
     for response in resources_of_type(template, "AWS::ApiGateway::GatewayResponse").values():
