@@ -1,4 +1,5 @@
-"""The Function URL front: turns HTTP requests into invocations and serves the /_emulator/ pages."""
+"""The Function URL front: turns HTTP requests into payload 2.0 invocations; its server also hosts the
+/_emulator/ pages and, with `--front rest`, the emulated REST API instead."""
 
 from __future__ import annotations
 
