@@ -56,7 +56,7 @@ fuzz: setup  ## hypothesis fuzzing at full size (FUZZ_EXAMPLES per test, random 
 	echo "fuzz seed: $$seed (replay: make fuzz FUZZ_SEED=$$seed)"; \
 	FUZZ_SEED=$$seed FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest --timeout=0 \
 		tests/reliability/test_fuzz_function_url.py tests/reliability/test_fuzz_openai.py \
-		tests/reliability/test_fuzz_surface.py
+		tests/reliability/test_fuzz_surface.py tests/reliability/test_fuzz_rest_front.py
 
 SOAK_SECONDS ?= 60
 SOAK_INVOCATIONS ?= 2000

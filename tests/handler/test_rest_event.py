@@ -2,14 +2,16 @@
 Function URL event gives (`http_event.from_event`, `rest_event`), the caller's principal, the completion
 notification, and both APIs end to end through the real `respond` with real botocore and the stand-in.
 
-tests/fixtures/rest_api_event.json is AWS's documented example event: Amazon API Gateway Developer Guide,
-"Input format of a Lambda function for proxy integration"
+The `event` of tests/fixtures/rest_api_event_aws_example.json (shared with the emulator's event builder
+test) is AWS's documented example event: Amazon API Gateway Developer Guide, "Input format of a Lambda
+function for proxy integration"
 (https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-lambda-proxy-integrations.html#api-gateway-simple-proxy-for-lambda-input-format),
 the `input` object of the example for `POST /testStage/hello/world?name=me`, as published in
 awsdocs/amazon-api-gateway-developer-guide `doc_source/set-up-lambda-proxy-integrations.md` (commit
 44c904c280db4d8b14a4f9a9f27912a1a117eee8). The page writes the `multiValueHeaders` names in single quotes
 (not JSON); here they are JSON strings, and its empty `''` header is kept. `IAM_CONTEXT` is the same
-section's `requestContext` "when the authorization type is set to AWS_IAM".
+section's `requestContext` "when the authorization type is set to AWS_IAM" (the fixture's
+`iamRequestContext`).
 
 The completion notifications are the third-party fixtures PROTOCOL.md §11.3 cites
 (aussierobots/turul-mcp-framework `crates/turul-mcp-aws-lambda/src/fixtures/streaming_completion_*.json`);
@@ -46,7 +48,7 @@ from emulator.relay import next_event
 from emulator.stub_replies import reply_tokens
 from tests.support.emulator_process import hermetic_env
 
-REST_FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "rest_api_event.json"
+REST_FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "rest_api_event_aws_example.json"
 HAIKU = "us.anthropic.claude-3-5-haiku-20241022-v1:0"
 TITAN = "amazon.titan-embed-text-v2:0"
 REQUEST_ID = FakeContext().aws_request_id
@@ -54,32 +56,10 @@ SECRET = "sk-planted-4f1c9e7a2b8d6035"  # an API key value, a bearer token: neve
 MARKER = "wombat-marker-prompt"
 Build = Callable[..., Any]
 
-IAM_CONTEXT = {
-    "requestTime": "20/Feb/2018:22:48:57 +0000",
-    "path": "/test/",
-    "accountId": "123456789012",
-    "protocol": "HTTP/1.1",
-    "resourceId": "yx5mhem7ye",
-    "stage": "test",
-    "requestTimeEpoch": 1519166937665,
-    "requestId": "3c3ecbaa-1690-11e8-ae31-8f39f1d24afd",
-    "identity": {
-        "cognitoIdentityPoolId": None,
-        "accountId": "123456789012",
-        "cognitoIdentityId": None,
-        "caller": "AIDAJ........4HCKVJZG",
-        "sourceIp": "51.240.196.104",
-        "accessKey": "IAM_user_access_key",
-        "cognitoAuthenticationType": None,
-        "cognitoAuthenticationProvider": None,
-        "userArn": "arn:aws:iam::123456789012:user/alice",
-        "userAgent": "PostmanRuntime/7.1.1",
-        "user": "AIDAJ........4HCKVJZG",
-    },
-    "resourcePath": "/",
-    "httpMethod": "GET",
-    "apiId": "qr2gd9cfmf",
-}
+# AWS's documented example (the event, and the same section's AWS_IAM requestContext), shared with the
+# emulator's event builder test.
+DOCUMENTED = json.loads(REST_FIXTURE.read_text())
+IAM_CONTEXT: dict[str, Any] = DOCUMENTED["iamRequestContext"]
 COMPLETION_SUCCESS = {"requestId": "abc-123", "invokeCompletionStatus": "Success"}
 COMPLETION_FAILURE = {"invokeCompletionStatus": "Failure", "errorCode": "Unhandled"}
 COMPLETION_EXTRA = {
@@ -92,7 +72,7 @@ COMPLETION_EXTRA = {
 
 def load_rest_event(**changes: Any) -> dict[str, Any]:
     """The documented REST example with top-level changes; `body` may be given as a dict."""
-    event: dict[str, Any] = copy.deepcopy(json.loads(REST_FIXTURE.read_text()))
+    event: dict[str, Any] = copy.deepcopy(DOCUMENTED["event"])
     if isinstance(changes.get("body"), dict):
         changes["body"] = json.dumps(changes["body"])
     event.update(changes)
