@@ -19,7 +19,7 @@ from emulator.pool import Pool
 from emulator.rest_front import RestApiGateway, RestApiHandler
 from emulator.sigv4 import AuthError, SignedRequest, verify
 from emulator.supervisor import Credentials
-from emulator.url_event import HttpRequest, build_event
+from emulator.url_event import build_event
 
 __all__ = ["CHAT_PAGE", "MAX_REQUEST_BYTES", "FunctionUrlHandler", "FunctionUrlServer"]
 
@@ -76,14 +76,6 @@ class FunctionUrlHandler(FrontHandler):
             except AuthError as exc:
                 render.send_error(self, 403, exc.error_type, str(exc), request_id=request_id)
                 return
-        request = HttpRequest(
-            method=self.command,
-            target=target,
-            headers=headers,
-            body=body,
-            source_ip=self.client_address[0],
-            server_port=self.server.port,
-            protocol=self.request_version,
-        )
+        request = self.http_request(target, headers, body)
         event = build_event(request, request_id=request_id, epoch_ms=int(time.time() * 1000), iam=iam)
         self.run_invocation(json.dumps(event).encode("utf-8"), request_id=request_id, buffered=buffered)

@@ -25,6 +25,7 @@ from emulator.relay import (
     StreamRelay,
     send_failure,
 )
+from emulator.url_event import HttpRequest
 
 if TYPE_CHECKING:
     from emulator.function_url import FunctionUrlServer
@@ -56,6 +57,18 @@ class FrontHandler(NoDelayHandler):
     def invoke_function(self, target: str, *, buffered: bool) -> None:
         """Serve `target` (path and query as sent) with the function."""
         raise NotImplementedError
+
+    def http_request(self, target: str, headers: list[tuple[str, str]], body: bytes) -> HttpRequest:
+        """The request as an event builder reads it: method, target, headers, body, peer and protocol."""
+        return HttpRequest(
+            method=self.command,
+            target=target,
+            headers=headers,
+            body=body,
+            source_ip=self.client_address[0],
+            server_port=self.server.port,
+            protocol=self.request_version,
+        )
 
     def chat_page_bytes(self, page: bytes) -> bytes:
         """The chat page as this front serves it (unchanged by default)."""

@@ -22,7 +22,6 @@ from emulator.relay import INVALID_PRELUDE, PreludeRules
 from emulator.rest_event import Caller, build_event, new_extended_request_id, split_stage
 from emulator.rest_keys import KeyStore, Refused, presented_key
 from emulator.rest_responses import GatewayResponse
-from emulator.url_event import HttpRequest
 
 if TYPE_CHECKING:
     from emulator.rest_cognito import CognitoVerifier
@@ -103,15 +102,7 @@ class RestApiHandler(FrontHandler):
         except Refused as exc:
             self._refuse(exc.response, request_id, exc.reason)
             return
-        request = HttpRequest(
-            method=self.command,
-            target=target,
-            headers=headers,
-            body=body,
-            source_ip=self.client_address[0],
-            server_port=self.server.port,
-            protocol=self.request_version,
-        )
+        request = self.http_request(target, headers, body)
         event = build_event(
             request,
             where,
