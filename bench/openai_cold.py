@@ -105,7 +105,38 @@ def measure(*, cold_rounds: int, cpu_rounds: int, import_rounds: int) -> ColdRea
     if commit is None:
         return None
     roots = task_roots.prepare_at_commit(task_roots.prepare(), commit, PRE_OPENAI)
-    contenders = (OURS, BEFORE)
+    samples = measure_alternating(
+        roots,
+        (OURS, BEFORE),
+        prompt=PROMPT,
+        cold_rounds=cold_rounds,
+        cpu_rounds=cpu_rounds,
+        import_rounds=import_rounds,
+    )
+    return ColdReadings(samples.first_byte, samples.init, samples.init_cpu, samples.imports, roots, commit)
+
+
+@dataclass(frozen=True, slots=True)
+class Samples:
+    """Per contender name: spawn -> first byte and -> first GET /next, init CPU (seconds), imports."""
+
+    first_byte: dict[str, list[float]]
+    init: dict[str, list[float]]
+    init_cpu: dict[str, list[float]]
+    imports: dict[str, list[HandlerImport]]
+
+
+def measure_alternating(
+    roots: task_roots.TaskRoots,
+    contenders: tuple[cold_contenders.Contender, ...],
+    *,
+    prompt: str,
+    cold_rounds: int,
+    cpu_rounds: int,
+    import_rounds: int,
+) -> Samples:
+    """The handler's import, the cold start (answering `prompt`) and the init CPU of each contender, one
+    measure after the other, the contenders alternating (AB BA BA AB ...) after one unmeasured round."""
     names = [c.name for c in contenders]
     first_byte: dict[str, list[float]] = {name: [] for name in names}
     init: dict[str, list[float]] = {name: [] for name in names}
@@ -115,7 +146,7 @@ def measure(*, cold_rounds: int, cpu_rounds: int, import_rounds: int) -> ColdRea
         url = stand_in.url
 
         def cold(contender: cold_contenders.Contender, record: bool) -> None:
-            sample = harness.cold_start(contender, roots, bedrock_url=url, prompt=PROMPT)
+            sample = harness.cold_start(contender, roots, bedrock_url=url, prompt=prompt)
             if not sample.body:
                 raise RuntimeError(f"{contender.name}: empty response body")
             if record:
@@ -141,4 +172,4 @@ def measure(*, cold_rounds: int, cpu_rounds: int, import_rounds: int) -> ColdRea
             for index in range(count):
                 for contender in harness.round_order(contenders, index):
                     step(contender, True)
-    return ColdReadings(first_byte, init, init_cpu, imports, roots, commit)
+    return Samples(first_byte, init, init_cpu, imports)

@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from bench import cold_contenders, openai_cold, task_roots
-from bench import cold_harness as harness
 
 SURFACE_COMMIT = "56e014a"  # the last commit before the ConverseStream surface (issue 13)
 PRE_SURFACE = "pre_surface"
@@ -119,40 +117,13 @@ def measure(
     """Every measure, the two contenders alternating (AB BA BA AB ...) after one unmeasured round of each;
     `roots` must hold the PRE_SURFACE root (task_roots.prepare_at_commit)."""
     contenders = (OURS, BEFORE)
-    names = [c.name for c in contenders]
-    first_byte: dict[str, list[float]] = {name: [] for name in names}
-    init: dict[str, list[float]] = {name: [] for name in names}
-    init_cpu: dict[str, list[float]] = {name: [] for name in names}
-    imports: dict[str, list[openai_cold.HandlerImport]] = {name: [] for name in names}
     modules = {c.name: init_modules(roots, c.variant) for c in contenders}
-    with cold_contenders.StandIn() as stand_in:
-        url = stand_in.url
-
-        def cold(contender: cold_contenders.Contender, record: bool) -> None:
-            sample = harness.cold_start(contender, roots, bedrock_url=url, prompt=PROMPT)
-            if not sample.body:
-                raise RuntimeError(f"{contender.name}: empty response body")
-            if record:
-                first_byte[contender.name].append(sample.seconds)
-                init[contender.name].append(sample.init_s)
-
-        def cpu(contender: cold_contenders.Contender, record: bool) -> None:
-            seconds = harness.init_cpu(contender, roots, bedrock_url=url)
-            if record:
-                init_cpu[contender.name].append(seconds)
-
-        def imported(contender: cold_contenders.Contender, record: bool) -> None:
-            reading = openai_cold.handler_import(roots, contender.variant, bedrock_url=url)
-            if record:
-                imports[contender.name].append(reading)
-
-        steps: list[tuple[Callable[[cold_contenders.Contender, bool], None], int]] = [
-            (imported, import_rounds), (cold, cold_rounds), (cpu, cpu_rounds),
-        ]  # fmt: skip
-        for step, count in steps:
-            for contender in contenders:
-                step(contender, False)
-            for index in range(count):
-                for contender in harness.round_order(contenders, index):
-                    step(contender, True)
-    return ColdReadings(first_byte, init, init_cpu, imports, modules, roots)
+    samples = openai_cold.measure_alternating(
+        roots,
+        contenders,
+        prompt=PROMPT,
+        cold_rounds=cold_rounds,
+        cpu_rounds=cpu_rounds,
+        import_rounds=import_rounds,
+    )
+    return ColdReadings(samples.first_byte, samples.init, samples.init_cpu, samples.imports, modules, roots)
