@@ -3,7 +3,6 @@ raw-socket runtime process holding N GET /next at once (tests/emulator/lmi_runti
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import threading
 import time
@@ -14,7 +13,7 @@ from typing import Any
 import pytest
 
 from emulator.config import ConfigError, parse_serve_args
-from tests.support.emulator_process import REPO, EmulatorProcess, hermetic_env
+from tests.support.emulator_process import EmulatorProcess, run_emulator
 from tests.support.http_client import Response, request
 
 LMI_RUNTIME = Path(__file__).resolve().parent / "lmi_runtime.py"
@@ -223,15 +222,7 @@ def test_max_concurrency_options_are_checked(args: list[str], message: str) -> N
 
 
 def test_a_bad_max_concurrency_is_a_one_line_cli_error() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "emulator", "serve", "--max-concurrency", "-1"],
-        cwd=REPO,
-        env=hermetic_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_emulator("serve", "--max-concurrency", "-1")
     assert result.returncode == 2
     assert result.stderr.strip().endswith("error: --max-concurrency must be at least 1")
 

@@ -13,7 +13,7 @@ import pytest
 
 from emulator.config import ConfigError, parse_serve_args
 from emulator.url_event import HttpRequest, build_event, format_time, is_text_body
-from tests.support.emulator_process import REPO, hermetic_env
+from tests.support.emulator_process import REPO, hermetic_env, run_emulator
 
 
 def _event(body: bytes = b"", content_type: str | None = None, target: str = "/p") -> dict[str, object]:
@@ -92,15 +92,7 @@ def test_defaults() -> None:
 
 
 def test_cli_error_is_one_line_and_exit_2() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "emulator", "serve", "--env", "BROKEN"],
-        cwd=REPO,
-        env=hermetic_env(),
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    result = run_emulator("serve", "--env", "BROKEN", timeout=30)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1].endswith("--env 'BROKEN' is not NAME=VALUE")
 
@@ -129,15 +121,7 @@ def test_port_in_use_is_a_one_line_error(command: str) -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = subprocess.run(
-            [sys.executable, "-m", "emulator", command, "--port", str(port)],
-            cwd=REPO,
-            env=hermetic_env(),
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        result = run_emulator(command, "--port", str(port))
     assert result.returncode == 1
     assert result.stdout == ""
     assert result.stderr.strip().splitlines() == [

@@ -7,8 +7,6 @@ from __future__ import annotations
 import itertools
 import json
 import re
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.emulator.conftest import raw_runtime_args
-from tests.support.emulator_process import REPO, hermetic_env
+from tests.support.emulator_process import REPO, run_emulator
 from tests.support.http_client import Response, request
 from tests.support.rest_api import RestApiProcess, UserPool, write_key_file
 
@@ -309,14 +307,6 @@ def test_cognito_id_tokens(tmp_path: Path) -> None:
     ],
 )
 def test_option_errors(argv: list[str], message: str) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "emulator", "serve", *argv],
-        cwd=REPO,
-        env=hermetic_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_emulator("serve", *argv)
     assert result.returncode == 2
     assert message in result.stderr.strip().splitlines()[-1]

@@ -7,8 +7,6 @@ import base64
 import hashlib
 import hmac
 import json
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -23,7 +21,7 @@ from emulator.rest_cognito import (
     claim_string,
     load_settings,
 )
-from tests.support.emulator_process import REPO, hermetic_env
+from tests.support.emulator_process import run_emulator
 from tests.support.rest_api import CLIENT_ID, ISSUER, UserPool
 
 
@@ -185,14 +183,6 @@ def test_a_private_key_in_the_jwks_is_refused(tmp_path: Path) -> None:
 )
 def test_serve_option_errors_are_one_line(pool: UserPool, extra: list[str], message: str) -> None:
     args = [str(pool.jwks_path) if arg == "JWKS" else arg for arg in extra]
-    result = subprocess.run(
-        [sys.executable, "-m", "emulator", "serve", "--front", "rest", *args],
-        cwd=REPO,
-        env=hermetic_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_emulator("serve", "--front", "rest", *args)
     assert result.returncode == 2
     assert message in result.stderr.strip().splitlines()[-1]

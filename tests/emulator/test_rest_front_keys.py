@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,7 +22,7 @@ from emulator.rest_keys import (
     parse_keys,
     presented_key,
 )
-from tests.support.emulator_process import REPO, hermetic_env
+from tests.support.emulator_process import run_emulator
 from tests.support.rest_api import write_key_file
 
 KEY = "sk-test-0123456789abcdefghij"
@@ -114,15 +112,7 @@ def test_an_unreadable_or_non_json_file(tmp_path: Path) -> None:
 )
 def test_serve_stops_with_a_one_line_error(tmp_path: Path, entry: dict[str, Any], message: str) -> None:
     path = write_key_file(tmp_path, [entry])
-    result = subprocess.run(
-        [sys.executable, "-m", "emulator", "serve", "--front", "rest", "--api-keys", str(path)],
-        cwd=REPO,
-        env=hermetic_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_emulator("serve", "--front", "rest", "--api-keys", str(path))
     assert result.returncode == 2
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("python -m emulator: error: --api-keys: ") and message in last

@@ -16,7 +16,7 @@ from typing import IO
 import pytest
 
 from tests.security.listening_sockets import Listener, listening_sockets
-from tests.support.emulator_process import REPO, EmulatorProcess, hermetic_env
+from tests.support.emulator_process import REPO, EmulatorProcess, hermetic_env, run_emulator
 
 READY_TIMEOUT_S = 60.0
 _READY = re.compile(r"^(?:Function URL|Bedrock stand-in): http://(?P<host>[^\s/]+):(?P<port>\d+)/?$")
@@ -157,15 +157,7 @@ def test_loopback_hosts_do_not_warn(host: str) -> None:
 
 def test_demo_with_another_host_warns_too() -> None:
     """`demo` binds `--host` as well (for one short prompt), so it gives the same warning first."""
-    result = subprocess.run(
-        [sys.executable, "-m", "emulator", "demo", "--host", "0.0.0.0", "--prompt", "hi @stub:tokens=2"],
-        cwd=REPO,
-        env=hermetic_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_emulator("demo", "--host", "0.0.0.0", "--prompt", "hi @stub:tokens=2", timeout=120)
     assert result.returncode == 0, result.stderr
     lines = result.stderr.splitlines()
     assert lines[0].startswith("warning: binding 0.0.0.0 exposes the emulator"), result.stderr

@@ -25,6 +25,20 @@ TEST_ACCESS_KEY = "AKIDEMULATORTEST"
 TEST_SECRET_KEY = "emulator-test-secret-key"
 
 
+def run_emulator(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """`python -m emulator ARGS` run to its end in a hermetic environment, its output captured (for the
+    commands and option errors that exit on their own)."""
+    return subprocess.run(
+        [sys.executable, "-m", "emulator", *args],
+        cwd=REPO,
+        env=hermetic_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
 def hermetic_env(**extra: str) -> dict[str, str]:
     """This environment without AWS settings, profile files, metadata probes or PYTHONUNBUFFERED, with
     the checkout importable; `extra` on top."""
