@@ -1,4 +1,5 @@
-"""Fixtures that run the emulator as users do (`python -m emulator serve --port 0 ...` in a subprocess)."""
+"""Fixtures that run the emulator as users do (`python -m emulator serve --port 0 ...` in a subprocess),
+and a Bedrock stand-in per test module."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from emulator.bedrock_stub import BedrockStub
 from tests.support.emulator_process import EmulatorProcess
 
 RAW_RUNTIME = Path(__file__).resolve().parent / "raw_runtime.py"
@@ -15,6 +17,13 @@ RAW_RUNTIME = Path(__file__).resolve().parent / "raw_runtime.py"
 
 def raw_runtime_args(*extra: str) -> list[str]:
     return ["--runtime-cmd", f"{sys.executable} {RAW_RUNTIME}", "--handler", "raw.handler", *extra]
+
+
+@pytest.fixture(scope="module")
+def stub() -> Iterator[BedrockStub]:
+    """A Bedrock stand-in of the test module's own, in this process (its requests are the module's)."""
+    with BedrockStub.start() as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

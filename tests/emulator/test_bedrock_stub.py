@@ -5,7 +5,6 @@ from __future__ import annotations
 import http.client
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
@@ -27,12 +26,6 @@ INVOKE_MODELS = {
     "nova": "global.amazon.nova-lite-v1:0",
     "mistral": "mistral.mistral-7b-instruct-v0:2",
 }
-
-
-@pytest.fixture(scope="module")
-def stub() -> Iterator[BedrockStub]:
-    with BedrockStub.start() as server:
-        yield server
 
 
 @pytest.fixture(scope="module")

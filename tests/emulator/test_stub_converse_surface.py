@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -39,12 +38,6 @@ WEATHER = {
 TOOLS = {"tools": [WEATHER]}
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(24)
 PDF = b"%PDF-1.7 stub document"
-
-
-@pytest.fixture(scope="module")
-def stub() -> Iterator[BedrockStub]:
-    with BedrockStub.start() as server:
-        yield server
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import http.client
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -38,12 +37,6 @@ SCHEMA = {"json": {"type": "object", "properties": {}}}
 TOOLS = {"tools": [{"toolSpec": {"name": "lookup", "inputSchema": SCHEMA}}]}
 CACHE = {"cachePoint": {"type": "default"}}
 THINKING = {"thinking": {"type": "enabled", "budget_tokens": 1024}}
-
-
-@pytest.fixture(scope="module")
-def stub() -> Iterator[BedrockStub]:
-    with BedrockStub.start() as server:
-        yield server
 
 
 @pytest.fixture(scope="module")

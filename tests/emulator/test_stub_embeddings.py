@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import math
 import struct
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -22,12 +21,6 @@ TITAN_V2 = "amazon.titan-embed-text-v2:0"
 COHERE_EN = "cohere.embed-english-v3"
 COHERE_MULTI = "cohere.embed-multilingual-v3"
 COHERE_V4 = "cohere.embed-v4:0"
-
-
-@pytest.fixture(scope="module")
-def stub() -> Iterator[BedrockStub]:
-    with BedrockStub.start() as server:
-        yield server
 
 
 @pytest.fixture(scope="module")
