@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_lambda as lambda_
@@ -12,17 +12,13 @@ from constructs import Construct, Node
 
 from .bedrock_streaming_function import DEFAULT_RESERVED_CONCURRENCY, BedrockStreamingFunction
 from .bedrock_streaming_rest_api import BedrockStreamingRestApi
+from .context_values import ContextError, choice
 from .function_props import PROMPT_CACHING_MODES, PromptCaching
 from .guardrail import DEFAULT_GUARDRAIL_STREAM_MODE, GUARDRAIL_STREAM_MODES, GuardrailStreamMode
 from .rest_api_outputs import add_rest_api_outputs
 from .rest_api_settings import RestApiSettings
 
-_Choice = TypeVar("_Choice", bound=str)
 _AUTH_TYPES = {"AWS_IAM": lambda_.FunctionUrlAuthType.AWS_IAM, "NONE": lambda_.FunctionUrlAuthType.NONE}
-
-
-class ContextError(ValueError):
-    """A CDK context value (cdk.json or ``-c key=value``) has the wrong shape."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -74,7 +70,7 @@ class StackSettings:
             guardrail_id=guardrail_id,
             guardrail_version=guardrail_version,
             guardrail_stream_mode=guardrail_stream_mode,
-            prompt_caching=_choice("promptCaching", get("promptCaching"), PROMPT_CACHING_MODES),
+            prompt_caching=choice("promptCaching", get("promptCaching"), PROMPT_CACHING_MODES),
             embedding_model_ids=_string_list("embeddingModelIds", get("embeddingModelIds")),
             rest_api=rest_api,
         )
@@ -115,17 +111,6 @@ def _alias_pairs(key: str, value: object) -> tuple[tuple[str, str], ...]:
     return tuple(pairs)
 
 
-def _choice(key: str, value: object, choices: Sequence[_Choice]) -> _Choice:
-    """One of ``choices`` (the first when absent or empty), case-insensitively."""
-    if value is None or value == "":
-        return choices[0]
-    for choice in choices:
-        if isinstance(value, str) and value.strip().lower() == choice:
-            return choice
-    allowed = f"{', '.join(choices[:-1])} or {choices[-1]}"
-    raise ContextError(f"context {key} must be {allowed}, got {value!r}")
-
-
 def _guardrail_settings(
     raw_id: object, raw_version: object, raw_mode: object
 ) -> tuple[str | None, str | None, GuardrailStreamMode]:
@@ -141,7 +126,7 @@ def _guardrail_settings(
             "context guardrailId and guardrailVersion go together "
             "(-c guardrailId=<id or ARN> -c guardrailVersion=<DRAFT or number>)"
         )
-    mode = _choice("guardrailStreamMode", raw_mode, GUARDRAIL_STREAM_MODES)
+    mode = choice("guardrailStreamMode", raw_mode, GUARDRAIL_STREAM_MODES)
     if mode != DEFAULT_GUARDRAIL_STREAM_MODE and guardrail_id is None:
         raise ContextError(f"context guardrailStreamMode={mode} needs guardrailId and guardrailVersion")
     return guardrail_id, guardrail_version, mode

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal, TypeVar
+from typing import Literal
 
 from aws_cdk import aws_apigateway as apigw
 
+from .context_values import choice
 from .rest_api_auth import RestApiAuth
 from .rest_api_waf import RestApiWaf
 
@@ -17,7 +18,6 @@ ExecutionLogging = Literal["off", "error", "info"]
 _EXECUTION_LOGGING: tuple[ExecutionLogging, ...] = ("off", "error", "info")
 _LOGGING_LEVELS = {"error": apigw.MethodLoggingLevel.ERROR, "info": apigw.MethodLoggingLevel.INFO}
 DEFAULT_CALLBACK_URLS = ("http://localhost:3000/",)
-_Choice = TypeVar("_Choice", bound=str)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -42,12 +42,12 @@ class RestApiSettings:
             raise ValueError(f"context restApiWaf must be none, create or a web ACL ARN, got {waf!r}")
         waf = (waf or "none").strip()
         return cls(
-            door=_choice("restApi", get("restApi"), REST_API_DOORS),
+            door=choice("restApi", get("restApi"), REST_API_DOORS),
             rate_limit=_number("restApiRateLimit", get("restApiRateLimit"), default=10, integer=False),
             burst_limit=int(_number("restApiBurstLimit", get("restApiBurstLimit"), default=20)),
             quota_per_day=_optional_quota(get("restApiQuotaPerDay")),
             waf=waf.lower() if waf.lower() in {"none", "create"} else waf,
-            execution_logging=_choice(
+            execution_logging=choice(
                 "restApiExecutionLogging", get("restApiExecutionLogging"), _EXECUTION_LOGGING
             ),
             callback_urls=_urls(get("cognitoCallbackUrls")),
@@ -76,16 +76,6 @@ class RestApiSettings:
     def logging_level(self) -> apigw.MethodLoggingLevel | None:
         """The construct's execution_logging prop."""
         return _LOGGING_LEVELS.get(self.execution_logging)
-
-
-def _choice(key: str, value: object, choices: Sequence[_Choice]) -> _Choice:
-    """One of ``choices`` (the first when absent or empty), case-insensitively."""
-    if value is None or value == "":
-        return choices[0]
-    for choice in choices:
-        if isinstance(value, str) and value.strip().lower() == choice:
-            return choice
-    raise ValueError(f"context {key} must be {', '.join(choices[:-1])} or {choices[-1]}, got {value!r}")
 
 
 def _number(key: str, value: object, *, default: float, integer: bool = True) -> float:
