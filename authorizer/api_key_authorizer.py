@@ -32,9 +32,14 @@ def key_from_token(token: object) -> str:
     if not isinstance(token, str):
         raise UnauthorizedError
     key = token[len(_BEARER) :] if token[: len(_BEARER)].lower() == _BEARER else token
-    if not _KEY.fullmatch(key):
+    if not well_formed(key):
         raise UnauthorizedError
     return key
+
+
+def well_formed(key: str) -> bool:
+    """20 to 128 visible ASCII characters: what an API Gateway key value can be."""
+    return _KEY.fullmatch(key) is not None
 
 
 def principal_id(key: str) -> str:

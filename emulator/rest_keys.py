@@ -15,12 +15,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from authorizer.api_key_authorizer import principal_id, well_formed
 from emulator import rest_responses
 from emulator.rest_responses import GatewayResponse
 
 PERIODS = ("DAY", "WEEK", "MONTH")
 # API Gateway key values are 20 to 128 characters; the project's key authorizer refuses anything else
-# (and whitespace, control or non-ASCII characters) with 401 before any lookup (authorizer/).
+# (and whitespace, control or non-ASCII characters) with 401 before any lookup: its own `well_formed`
+# and `principal_id` serve here, as API Gateway runs that function (authorizer/api_key_authorizer.py).
 MIN_KEY_CHARS, MAX_KEY_CHARS = 20, 128
 _KEY_FIELDS = frozenset({"name", "value", "enabled", "throttle", "quota"})
 _BEARER = "bearer "
@@ -65,11 +67,6 @@ class ApiKey:
     def principal_id(self) -> str:
         """What the project's key authorizer returns as principalId for this key."""
         return principal_id(self.value)
-
-
-def principal_id(value: str) -> str:
-    """The key authorizer's principalId: "apikey-" + the first 16 hex digits of sha256(key)."""
-    return "apikey-" + hashlib.sha256(value.encode("utf-8")).hexdigest()[:16]
 
 
 def load_key_file(path: str | Path) -> tuple[ApiKey, ...]:
@@ -150,11 +147,6 @@ def _number(value: Any) -> bool:
 
 def _integer(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
-
-
-def well_formed(key: str) -> bool:
-    """20 to 128 visible ASCII characters: what an API Gateway key value can be."""
-    return MIN_KEY_CHARS <= len(key) <= MAX_KEY_CHARS and all("!" <= char <= "~" for char in key)
 
 
 def presented_key(headers: Sequence[tuple[str, str]]) -> str | None:
