@@ -46,10 +46,16 @@ class UnknownModelFamilyError(ValueError):
     """A model id with no known InvokeModel format (the handler checks its allow-list at init)."""
 
 
+def base_model_id(model_id: str) -> str:
+    """The `<provider>.<model>` a model id, inference-profile id or ARN names: the ARN's resource id,
+    without a cross-Region profile's geography (`us.`, `global.`, ...)."""
+    base = model_id.rsplit("/", 1)[-1]
+    return next((base[len(p) :] for p in _PROFILE_PREFIXES if base.startswith(p)), base)
+
+
 def model_family(model_id: str) -> str:
     """The format family of a model id or ARN, ignoring an inference-profile prefix."""
-    base = model_id.rsplit("/", 1)[-1]
-    base = next((base[len(p) :] for p in _PROFILE_PREFIXES if base.startswith(p)), base)
+    base = base_model_id(model_id)
     for prefix, family in _FAMILIES:
         if base.startswith(prefix):
             return family

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from bedrock_handler.invoke_formats import base_model_id
+
 MODES = ("none", "system", "messages", "all")
 CACHE_POINT = {"cachePoint": {"type": "default"}}
 # Model ids (after any inference-profile prefix) that take cache points.
@@ -20,13 +22,11 @@ _CACHING_MODELS = (
     "amazon.nova-premier",
     "amazon.nova-2-lite",
 )
-_PROFILE_PREFIXES = ("us-gov.", "global.", "apac.", "us.", "eu.", "jp.", "au.", "ca.")
 
 
 def supports(model_id: str) -> bool:
     """Whether Bedrock caches prompt prefixes for `model_id`."""
-    base = model_id.rsplit("/", 1)[-1]
-    base = next((base[len(p) :] for p in _PROFILE_PREFIXES if base.startswith(p)), base)
+    base = base_model_id(model_id)
     return base.startswith(_CACHING_MODELS)
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from bedrock_handler.chat import ChatRequest
 from bedrock_handler.errors import RequestError
+from bedrock_handler.invoke_formats import base_model_id
 
 CLAUDE_MIN_BUDGET = 1024
 # Model id (after any inference-profile prefix) -> how it reasons. The first matching prefix wins.
@@ -31,13 +32,11 @@ _BUDGET_SHARE = {"minimal": 0.0, "low": 0.25, "medium": 0.5, "high": 0.75, "xhig
 # Effort -> Converse `outputConfig.effort` (adaptive Claude) and the three-level scale of Nova and gpt-oss.
 _ADAPTIVE_EFFORT = {"minimal": "low", "low": "low", "medium": "medium", "high": "high", "xhigh": "xhigh"}
 _THREE_LEVELS = {"minimal": "low", "low": "low", "medium": "medium"}
-_PROFILE_PREFIXES = ("us-gov.", "global.", "apac.", "us.", "eu.", "jp.", "au.", "ca.")
 
 
 def family(model_id: str) -> str:
     """How `model_id` reasons: claude-budget, claude-adaptive, nova-2, gpt-oss, always or none."""
-    base = model_id.rsplit("/", 1)[-1]
-    base = next((base[len(p) :] for p in _PROFILE_PREFIXES if base.startswith(p)), base)
+    base = base_model_id(model_id)
     return next((kind for prefix, kind in _FAMILIES if base.startswith(prefix)), "none")
 
 
