@@ -40,6 +40,16 @@ def invocation_lines(api: RestApiProcess) -> list[dict[str, Any]]:
     return [json.loads(line[line.index("{") :]) for line in api.log().splitlines() if _INVOCATION in line]
 
 
+def next_invocation_line(api: RestApiProcess, seen: int, *, timeout: float = 15.0) -> dict[str, Any]:
+    """The invocation line after the first `seen` ones, waiting for it: the runtime logs it after the last
+    byte, so the client may finish reading the stream before the emulator's output has it."""
+    deadline = time.monotonic() + timeout
+    while len(lines := invocation_lines(api)) <= seen:
+        assert time.monotonic() < deadline, f"no invocation line after {seen}:\n{api.log()}"
+        time.sleep(0.05)
+    return lines[seen]
+
+
 def stream_text(client: openai.OpenAI, prompt: str = "hello @stub:tokens=6") -> str:
     stream = client.chat.completions.create(model=NOVA, messages=user(prompt), stream=True)
     return "".join(chunk.choices[0].delta.content or "" for chunk in stream if chunk.choices)
@@ -68,9 +78,10 @@ def refused_before_the_function(
 
 
 def test_a_bearer_key_streams_a_chat_completion(keyed: RestApiProcess, stand_in: BedrockStub) -> None:
+    seen = len(invocation_lines(keyed))
     text = stream_text(sdk(keyed, KEY))
     assert len(text.split()) == 6
-    line = invocation_lines(keyed)[-1]
+    line = next_invocation_line(keyed, seen)
     assert (line["door"], line["status"]) == ("rest-api", 200)
     assert line["principal"].startswith("apikey:k") and KEY not in keyed.log()
     models = sdk(keyed, KEY).models.list()
@@ -118,7 +129,7 @@ def test_cognito_id_tokens(stand_in: BedrockStub, tmp_path: Path) -> None:
     }
     with RestApiProcess([*pool.args(), *env_args(settings)]) as api:
         assert len(stream_text(sdk(api, pool.token(sub="sdk-user"))).split()) == 6
-        assert invocation_lines(api)[-1]["principal"] == "cognito:sdk-user"
+        assert next_invocation_line(api, 0)["principal"] == "cognito:sdk-user"
         now = int(time.time())
         refused = {
             "expired": pool.token(exp=now - 10, iat=now - 3600),
