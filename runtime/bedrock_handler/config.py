@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import NamedTuple
+
+from bedrock_handler.metrics import DEFAULT_NAMESPACE, LOCAL_FUNCTION_NAME
 
 # The same defaults as the stack's cdk.json (deployments set MODEL_IDS explicitly): a current Claude
 # through the US cross-Region profile, and an on-demand foundation model.
@@ -11,6 +14,9 @@ DEFAULT_MODEL_IDS = ("us.anthropic.claude-haiku-4-5-20251001-v1:0", "amazon.nova
 BEDROCK_APIS = ("converse", "invoke")
 PROMPT_CACHING_MODES = ("none", "system", "messages", "all")
 GUARDRAIL_STREAM_MODES = ("sync", "async")
+METRICS_MODES = ("emf", "off")
+# CloudWatch's namespace characters; `AWS/` is reserved for AWS's own namespaces.
+_NAMESPACE = re.compile(r"[A-Za-z0-9.\-_/#: ]{1,255}")
 # The Function URL's own request limit: a body this size is already at Lambda's 6 MB payload limit.
 DEFAULT_MAX_REQUEST_BYTES = 6 * 1024 * 1024
 
@@ -71,6 +77,9 @@ class HandlerConfig(NamedTuple):
     prompt_caching: str = "none"
     embedding_model_ids: tuple[str, ...] = ()
     cors_allowed_origins: tuple[str, ...] = ()
+    metrics: str = "emf"
+    metrics_namespace: str = DEFAULT_NAMESPACE
+    function_name: str = LOCAL_FUNCTION_NAME
 
     @property
     def default_model_id(self) -> str:
@@ -113,6 +122,9 @@ class HandlerConfig(NamedTuple):
             prompt_caching=reader.choice("PROMPT_CACHING", PROMPT_CACHING_MODES),
             embedding_model_ids=reader.id_list("EMBEDDING_MODEL_IDS"),
             cors_allowed_origins=reader.id_list("CORS_ALLOWED_ORIGINS"),
+            metrics=reader.choice("METRICS", METRICS_MODES),
+            metrics_namespace=environ.get("METRICS_NAMESPACE", "").strip() or DEFAULT_NAMESPACE,
+            function_name=environ.get("AWS_LAMBDA_FUNCTION_NAME", "").strip() or LOCAL_FUNCTION_NAME,
         )
         if not config.region:
             problems.append("AWS_REGION (or AWS_DEFAULT_REGION) must be set")
@@ -128,6 +140,12 @@ class HandlerConfig(NamedTuple):
             problems.append(
                 f"GUARDRAIL_VERSION must be DRAFT or a version number (1 to 99999999), "
                 f"not {config.guardrail_version!r}"
+            )
+        namespace = config.metrics_namespace
+        if not _NAMESPACE.fullmatch(namespace) or namespace.startswith(("AWS/", ":")):
+            problems.append(
+                "METRICS_NAMESPACE must be 1 to 255 of A-Z a-z 0-9 . - _ / # : and space, not starting "
+                f"with AWS/ or ':', not {namespace!r}"
             )
         if stray := sorted(invoke_ids - set(model_ids)):
             problems.append(f"INVOKE_MODEL_IDS not in MODEL_IDS: {', '.join(stray)}")

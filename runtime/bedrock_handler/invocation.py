@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 from collections.abc import Callable, Generator, Iterator, Mapping
 from typing import Any, Protocol
 
 from streaming_runtime import StreamingResponse
 
-from bedrock_handler import cors, http_event, openai_models, routes
+from bedrock_handler import cors, http_event, metrics, openai_models, routes
 from bedrock_handler.config import HandlerConfig
 from bedrock_handler.deadline import DeadlineWatchdog
 from bedrock_handler.edges import Call, edge_for
@@ -36,6 +37,7 @@ from bedrock_handler.model import (
 from bedrock_handler.reply import ReplyEncoder, Summary
 
 LOGGER = logging.getLogger("bedrock_handler")
+_EMBEDDINGS = routes.Endpoint.OPENAI_EMBEDDINGS  # produces no output tokens
 
 
 class InvocationContext(Protocol):
@@ -47,31 +49,50 @@ class InvocationContext(Protocol):
 
 
 class _Record:
-    """The fields of the one structured log line per invocation (filled in as the invocation goes)."""
+    """The fields of the one structured log line and the one metrics document per invocation (filled in
+    as the invocation goes)."""
 
     # A plain class, not a dataclass: defining a dataclass costs ~0.7 ms of every cold start.
     __slots__ = (
+        "api",
         "cache_read_tokens",
         "cache_write_tokens",
         "caller",
+        "config",
         "door",
         "error_type",
         "first_token_ms",
         "guardrail_action",
         "input_tokens",
+        "model_called",
         "model_id",
         "output_format",
         "output_tokens",
         "principal",
+        "reasoning_deltas",
         "request_id",
         "started",
         "status",
         "stop_reason",
+        "wall_clock",
     )
 
-    def __init__(self, *, request_id: str, started: float) -> None:
+    def __init__(
+        self,
+        *,
+        request_id: str,
+        started: float,
+        config: HandlerConfig,
+        api: str,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
         self.request_id = request_id
         self.started = started
+        self.config = config
+        self.wall_clock = wall_clock
+        self.api = api  # the metrics' `Api` dimension: native or openai
+        self.model_called = False  # whether a Bedrock call was made (its token counts are then metrics)
+        self.reasoning_deltas = 0
         self.status = 200
         self.model_id: str | None = None
         self.output_format: str | None = None
@@ -88,6 +109,8 @@ class _Record:
         self.principal: str | None = None  # who called (an id or ARN, never a key or token)
 
     def emit(self, clock: Callable[[], float]) -> None:
+        """The log line, then (unless METRICS=off) the metrics document."""
+        total_ms = _elapsed_ms(self.started, clock)
         line = {
             "event": "invocation",
             "requestId": self.request_id,
@@ -102,12 +125,50 @@ class _Record:
             "cacheWriteTokens": self.cache_write_tokens,
             "guardrailAction": self.guardrail_action,
             "firstTokenMs": self.first_token_ms,
-            "totalMs": _elapsed_ms(self.started, clock),
+            "totalMs": total_ms,
             "caller": self.caller,
             "door": self.door,
             "principal": self.principal,
         }
         LOGGER.info(json.dumps(line, separators=(",", ":")))
+        if self.config.metrics == "emf":
+            metrics.write(self._metrics_document(total_ms, int(self.wall_clock() * 1000)))
+
+    def _metrics_document(self, total_ms: int, timestamp_ms: int) -> dict[str, object]:
+        outcome = metrics.outcome(self.status, self.stop_reason, self.error_type)
+        values = metrics.invocation_values(
+            outcome_name=outcome,
+            stop_reason=self.stop_reason,
+            duration_ms=total_ms,
+            first_token_ms=self.first_token_ms,
+            model_called=self.model_called,
+            input_tokens=self.input_tokens,
+            output_tokens=None if self.output_format == _EMBEDDINGS else self.output_tokens,
+            cache_read_tokens=self.cache_read_tokens,
+            cache_write_tokens=self.cache_write_tokens,
+            reasoning_deltas=self.reasoning_deltas,
+        )
+        properties: dict[str, object] = {
+            "RequestId": self.request_id,
+            "Outcome": outcome,
+            "Status": self.status,
+            "StopReason": self.stop_reason,
+            "ErrorType": self.error_type,
+            "Format": self.output_format,
+            "Door": self.door,
+            "Principal": self.principal,
+            "Caller": self.caller,
+            "TraceId": metrics.trace_root(os.environ.get("_X_AMZN_TRACE_ID")),
+        }
+        return metrics.document(
+            namespace=self.config.metrics_namespace,
+            function_name=self.config.function_name,
+            timestamp_ms=timestamp_ms,
+            api=self.api,
+            model_id=self.model_id,
+            values=values,
+            properties=properties,
+        )
 
 
 def _elapsed_ms(started: float, clock: Callable[[], float]) -> int:
@@ -148,9 +209,10 @@ def _respond(
     wall_clock: Callable[[], float],
 ) -> StreamingResponse:
     request_id = getattr(context, "aws_request_id", "")
-    record = _Record(request_id=request_id, started=clock())
-    record.door, record.principal = http.door, http.principal
     endpoint, model_id = routes.route(http.path)
+    api = metrics.API_NATIVE if endpoint == routes.Endpoint.NATIVE_CHAT else metrics.API_OPENAI
+    record = _Record(request_id=request_id, started=clock(), config=config, api=api, wall_clock=wall_clock)
+    record.door, record.principal = http.door, http.principal
     edge = edge_for(endpoint)
     try:
         if endpoint in (routes.Endpoint.OPENAI_MODELS, routes.Endpoint.OPENAI_MODEL):
@@ -167,6 +229,7 @@ def _respond(
         if spare_ms < 0:
             raise DeadlineError("not enough invocation time left to call the model")
         deadline = clock() + spare_ms / 1000  # when the margin is reached, on `clock`
+        record.model_called = True
         stream = model.stream(call.request)
     except HandlerError as exc:
         record.status, record.error_type = exc.status, exc.error_type
@@ -216,6 +279,7 @@ def _embeddings(
     record.model_id, record.caller = request.model_id, request.caller
     if not isinstance(model, embeddings.EmbeddingModel):  # BedrockModelStream is; a test double may not be
         raise HandlerError("this function's model client cannot compute embeddings")
+    record.model_called = True
     response, record.input_tokens = embeddings.create(
         request,
         model=model,
@@ -333,6 +397,7 @@ def _encoded(encoder: ReplyEncoder, event: ModelEvent, record: _Record) -> str:
     """A reasoning or tool-call event in the reply's format."""
     if isinstance(event, ReasoningDelta):
         record.output_tokens += 1
+        record.reasoning_deltas += 1
         return encoder.reasoning(event.text)
     if isinstance(event, ReasoningSignature):
         return encoder.reasoning_end(event.signature, event.redacted)

@@ -112,7 +112,12 @@ def test_the_runtime_logs_json_lines_with_the_request_id(lmi: EmulatorProcess) -
     reply = chat(lmi, ["log this one @stub:tokens=3"])[0]
     request_id = reply.header("x-amzn-RequestId")
     lmi.wait_for_log(rf'"requestId": "{request_id}"')
-    lines = [line for line in lmi.log().splitlines() if line.startswith("{") and request_id in line]
+    # The runtime's JSON log records, not the handler's metrics documents (raw EMF lines on stdout).
+    lines = [
+        line
+        for line in lmi.log().splitlines()
+        if line.startswith("{") and not line.startswith('{"_aws"') and request_id in line
+    ]
     records = [json.loads(line) for line in lines]
     assert records and all(record["requestId"] == request_id and record["level"] for record in records)
 
