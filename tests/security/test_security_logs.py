@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+from bedrock_handler.config import DEFAULT_MODEL_IDS
 
 from emulator.stub_replies import reply_tokens
 from tests.security.leak_scan import occurrences, whole_word_hits
@@ -20,6 +21,7 @@ from tests.support.http_client import Response, request
 
 MARKER = f"zq{uuid.uuid4().hex}qz"  # one word, so the stand-in's reply to it is predictable
 REPLY_WORDS = {token.strip() for token in reply_tokens(MARKER, 60)}
+MODEL_IDS = DEFAULT_MODEL_IDS  # the emulator's function runs with the handler's default allow-list
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,16 @@ def test_logs_were_captured_from_emulator_and_runtime(info_run: Run) -> None:
     assert "START RequestId" in log and "REPORT RequestId" in log  # the emulator's lines
     assert '"event":"invocation"' in log  # the handler's, printed by the runtime process
     assert '"stopReason":"deadline"' in log and '"errorType":"throttled"' in log
+
+
+def test_the_scanned_log_holds_every_metrics_document(info_run: Run) -> None:
+    """The scans below also cover the handler's metrics documents (raw EMF lines on stdout): one per case,
+    and the marker sent as a model id is never their ModelId dimension."""
+    documents = [
+        json.loads(line) for line in info_run.emulator.log().splitlines() if line.startswith('{"_aws":')
+    ]
+    assert sorted(document["Status"] for document in documents) == sorted(case.status for case in CASES)
+    assert {document["ModelId"] for document in documents} <= {"none", *MODEL_IDS}
 
 
 def test_marker_prompt_is_never_logged_at_info(info_run: Run) -> None:
