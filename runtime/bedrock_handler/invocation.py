@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from collections.abc import Callable, Generator, Iterator, Mapping
 from typing import Any, Protocol
@@ -74,6 +73,7 @@ class _Record:
         "started",
         "status",
         "stop_reason",
+        "trace_header",
         "wall_clock",
     )
 
@@ -93,6 +93,7 @@ class _Record:
         self.api = api  # the metrics' `Api` dimension: native or openai
         self.model_called = False  # whether a Bedrock call was made (its token counts are then metrics)
         self.reasoning_deltas = 0
+        self.trace_header: str | None = None  # the invocation's X-Ray header (`Root=…;Parent=…`)
         self.status = 200
         self.model_id: str | None = None
         self.output_format: str | None = None
@@ -158,7 +159,7 @@ class _Record:
             "Door": self.door,
             "Principal": self.principal,
             "Caller": self.caller,
-            "TraceId": metrics.trace_root(os.environ.get("_X_AMZN_TRACE_ID")),
+            "TraceId": metrics.trace_root(self.trace_header),
         }
         return metrics.document(
             namespace=self.config.metrics_namespace,
@@ -213,6 +214,7 @@ def _respond(
     api = metrics.API_NATIVE if endpoint == routes.Endpoint.NATIVE_CHAT else metrics.API_OPENAI
     record = _Record(request_id=request_id, started=clock(), config=config, api=api, wall_clock=wall_clock)
     record.door, record.principal = http.door, http.principal
+    record.trace_header = getattr(context, "xray_trace_id", None)
     edge = edge_for(endpoint)
     try:
         if endpoint in (routes.Endpoint.OPENAI_MODELS, routes.Endpoint.OPENAI_MODEL):
