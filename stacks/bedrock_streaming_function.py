@@ -7,10 +7,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import aws_cdk as cdk
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from .bedrock_arns import INVOKE_STREAM_ACTION, ArnContext, ModelGrant, model_grants
@@ -26,6 +28,9 @@ from .guardrail import (
     guardrail_environment,
 )
 from .managed_instances import ManagedInstances
+from .monitoring import BedrockStreamingMonitoring
+from .monitoring_metrics import DEFAULT_NAMESPACE
+from .monitoring_props import Monitoring
 
 DEFAULT_RUNTIME_DIRECTORY = Path(__file__).resolve().parent.parent / "runtime"
 DEFAULT_HANDLER = "bedrock_handler.app.handler"
@@ -115,6 +120,16 @@ class BedrockStreamingFunction(Construct):
         ``cohere.embed-multilingual-v3``, ``cohere.embed-v4:0``); sets ``EMBEDDING_MODEL_IDS`` and grants
         ``bedrock:InvokeModel`` on exactly those foundation models in the stack's Region. Default: none
         (no embeddings API, no extra IAM).
+    :param metrics: the handler writes one CloudWatch Embedded Metric Format document per invocation to
+        its log (metrics in ``metrics_namespace``); False sets ``METRICS=off``. Default: True.
+    :param metrics_namespace: the namespace of those metrics (1-255 letters, digits, spaces or
+        ``. - _ / # :``, not starting with ``AWS/``); sets ``METRICS_NAMESPACE`` unless the default.
+        Default: ``BedrockStreaming``.
+    :param monitoring: a CloudWatch dashboard, alarms and a saved Logs Insights query
+        (``BedrockStreamingMonitoring``): True for the ``Monitoring()`` defaults, a ``Monitoring(...)`` for
+        other thresholds, an alarm topic or email, a dashboard name; needs ``metrics``. Default: True.
+    :param tracing: X-Ray active tracing (``TracingConfig`` ``Active``; the role may put trace segments).
+        Default: False.
     """
 
     def __init__(
@@ -144,6 +159,10 @@ class BedrockStreamingFunction(Construct):
         guardrail_stream_mode: GuardrailStreamMode = DEFAULT_GUARDRAIL_STREAM_MODE,
         prompt_caching: PromptCaching = "none",
         embedding_model_ids: Sequence[str] = (),
+        metrics: bool = True,
+        metrics_namespace: str = DEFAULT_NAMESPACE,
+        monitoring: bool | Monitoring = True,
+        tracing: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
         problems = prop_problems(
@@ -168,6 +187,10 @@ class BedrockStreamingFunction(Construct):
                 guardrail_stream_mode=guardrail_stream_mode,
                 prompt_caching=prompt_caching,
                 embedding_model_ids=embedding_model_ids,
+                metrics=metrics,
+                metrics_namespace=metrics_namespace,
+                monitoring=monitoring,
+                tracing=tracing,
             )
         )
         if problems:
@@ -227,9 +250,13 @@ class BedrockStreamingFunction(Construct):
                 # Only when set, so that the defaults leave the template as it was before these props.
                 **({"PROMPT_CACHING": prompt_caching} if prompt_caching != "none" else {}),
                 **embedding_environment(self.embedding_model_ids),
+                **_metrics_environment(metrics, metrics_namespace),
             },
+            tracing=lambda_.Tracing.ACTIVE if tracing else None,
         )
         """The ``DockerImageFunction``."""
+        if tracing:
+            self._acknowledge_tracing_wildcard()
         self.capacity_provider: lambda_.ICapacityProvider | None = None
         """The Lambda Managed Instances capacity provider (given or created); None on on-demand Lambda."""
         if managed_instances is not None:
@@ -268,6 +295,9 @@ class BedrockStreamingFunction(Construct):
             ),
         )
         add_checkov_skips(self.log_group, log_group_skips())
+        self.metrics_namespace: str | None = metrics_namespace if metrics else None
+        """The namespace of the function's own metrics; None with ``metrics=False``."""
+        self._monitor(monitoring, namespace=metrics_namespace, reserved=reserved_concurrent_executions)
 
     def grant_invoke_url(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let an IAM principal call the URL: ``lambda:InvokeFunctionUrl`` plus the URL-only
@@ -333,6 +363,44 @@ class BedrockStreamingFunction(Construct):
             )
         )
 
+    def _monitor(self, monitoring: bool | Monitoring, *, namespace: str, reserved: int | None) -> None:
+        self.monitoring: BedrockStreamingMonitoring | None = None
+        """The dashboard, alarms and saved query; None with ``monitoring=False``."""
+        if monitoring is not False:
+            self.monitoring = BedrockStreamingMonitoring(
+                self,
+                "Monitoring",
+                function=self.function,
+                log_group=self.log_group,
+                model_ids=self.model_ids,
+                embedding_model_ids=self.embedding_model_ids,
+                namespace=namespace,
+                reserved_concurrency=reserved,
+                settings=monitoring if isinstance(monitoring, Monitoring) else Monitoring(),
+            )
+        watch = self.monitoring
+        self.dashboard: cloudwatch.Dashboard | None = watch.dashboard if watch else None
+        """The CloudWatch dashboard; None without monitoring."""
+        self.alarms: dict[str, cloudwatch.Alarm] = watch.alarms if watch else {}
+        """The alarms by name, a REST API's included once it is attached (empty without monitoring)."""
+        self.alarm_topic: sns.ITopic | None = watch.alarm_topic if watch else None
+        """The topic the alarms notify; None without one."""
+        self.query_definition: logs.QueryDefinition | None = watch.query_definition if watch else None
+        """The saved Logs Insights query (tokens by caller and model per day); None without monitoring."""
+
+    def _acknowledge_tracing_wildcard(self) -> None:
+        policy = self.role.node.find_child("DefaultPolicy")
+        cdk.Validations.of(policy).acknowledge(
+            cdk.Acknowledgment(
+                id="AwsSolutions-IAM5[Resource::*]",
+                reason=(
+                    "tracing=True: Lambda's X-Ray statement (xray:PutTraceSegments, "
+                    "xray:PutTelemetryRecords) has Resource '*' because these X-Ray actions support no "
+                    "resource-level permissions; the role gets no other wildcard."
+                ),
+            )
+        )
+
     def _environment(self, max_tokens_limit: int, extra: Mapping[str, str]) -> dict[str, str]:
         defaults = {
             "DEFAULT_MAX_TOKENS": str(min(1024, max_tokens_limit)),
@@ -349,6 +417,14 @@ class BedrockStreamingFunction(Construct):
             **({"MODEL_ALIASES": aliases} if aliases else {}),
             "MAX_TOKENS_LIMIT": str(max_tokens_limit),
         }
+
+
+def _metrics_environment(metrics: bool, namespace: str) -> dict[str, str]:
+    """``METRICS=off`` without metrics, ``METRICS_NAMESPACE`` unless the default: only when they differ
+    from the handler's defaults, so a default function's template has neither."""
+    if not metrics:
+        return {"METRICS": "off"}
+    return {"METRICS_NAMESPACE": namespace} if namespace != DEFAULT_NAMESPACE else {}
 
 
 def _cors(allowed_origins: Sequence[str]) -> lambda_.FunctionUrlCorsOptions | None:

@@ -40,7 +40,8 @@ _KEY_NAME = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 class BedrockStreamingRestApi(Construct):
     """A REST API in front of a streaming function: ``ANY /`` and ``ANY /{proxy+}`` on a Lambda proxy
     integration with ``responseTransferMode: STREAM``, behind one auth mode, with API Gateway's own
-    refusals in the project's error shape.
+    refusals in the project's error shape. When the function has monitoring, its dashboard gains a row for
+    this stage and its alarms the stage's 5xx rate (``<construct id>ServerErrorRate``).
 
     :param scope: the parent construct.
     :param construct_id: the construct id.
@@ -55,7 +56,8 @@ class BedrockStreamingRestApi(Construct):
         Default: 50 rps, burst 100. None: only the account's limits.
     :param execution_logging: the stage's execution log level (``MethodLoggingLevel.ERROR`` or ``INFO``);
         needs the account's API Gateway CloudWatch role. Default: None (off; access logs are always on).
-    :param tracing: X-Ray tracing on the stage. Default: False.
+    :param tracing: X-Ray tracing on the stage (the trace continues into a function with ``tracing=True``).
+        Default: False.
     :param waf: ``RestApiWaf.from_arn(arn)`` or ``RestApiWaf.rate_limited(...)``. Default: None (no WAF).
     :param log_retention: retention of the access log group and the key authorizer's log group.
         Default: one month.
@@ -179,7 +181,6 @@ class BedrockStreamingRestApi(Construct):
         self.methods: tuple[apigw.Method, ...] = tuple(methods)
         """``ANY /`` and ``ANY /{proxy+}``."""
         add_gateway_responses(self.api, headers=gateway_response_headers(allowed_origins))
-        let_function_answer_origins(function.function, allowed_origins)
 
         self.web_acl: wafv2.CfnWebACL | None = None
         """The created web ACL; None without WAF or with a given one."""
@@ -191,6 +192,7 @@ class BedrockStreamingRestApi(Construct):
         acknowledge_api(
             self.api, self.stage, execution_logging=execution_logging is not None, waf=waf is not None
         )
+        self._tell_function(function, name=construct_id, allowed_origins=allowed_origins)
 
     def add_usage_plan(
         self,
@@ -240,6 +242,15 @@ class BedrockStreamingRestApi(Construct):
         if isinstance(principal, Construct):
             acknowledge_invoke_wildcard(principal, arn)
         return grant
+
+    def _tell_function(
+        self, function: BedrockStreamingFunction, *, name: str, allowed_origins: Sequence[str]
+    ) -> None:
+        """What the function learns of this door: the origins to answer on streamed responses (API Gateway
+        cannot add CORS headers to them) and, with monitoring, this stage's dashboard row and 5xx alarm."""
+        let_function_answer_origins(function.function, allowed_origins)
+        if function.monitoring is not None:
+            function.monitoring.add_rest_api(self.api, name=name)
 
     def _auth_method_options(
         self,

@@ -12,9 +12,12 @@ from constructs import Construct, Node
 
 from .bedrock_streaming_function import DEFAULT_RESERVED_CONCURRENCY, BedrockStreamingFunction
 from .bedrock_streaming_rest_api import BedrockStreamingRestApi
-from .context_values import ContextError, choice
+from .context_values import ContextError, choice, flag
 from .function_props import PROMPT_CACHING_MODES, PromptCaching
 from .guardrail import DEFAULT_GUARDRAIL_STREAM_MODE, GUARDRAIL_STREAM_MODES, GuardrailStreamMode
+from .monitoring_metrics import DEFAULT_NAMESPACE
+from .monitoring_outputs import add_monitoring_outputs
+from .monitoring_props import Monitoring
 from .rest_api_outputs import add_rest_api_outputs
 from .rest_api_settings import RestApiSettings
 
@@ -36,12 +39,17 @@ class StackSettings:
     prompt_caching: PromptCaching = "none"
     embedding_model_ids: tuple[str, ...] = ()
     rest_api: RestApiSettings = field(default_factory=RestApiSettings)
+    monitoring: bool = True
+    alarm_email: str | None = None
+    tracing: bool = False
+    metrics_namespace: str = DEFAULT_NAMESPACE
 
     @classmethod
     def from_context(cls, node: Node) -> StackSettings:
         """Read ``modelIds``, ``modelAliases``, ``authType``, ``allowedOrigins``, ``reservedConcurrency``,
-        ``guardrailId``, ``guardrailVersion``, ``guardrailStreamMode``, ``promptCaching`` and
-        ``embeddingModelIds`` from context, and the REST API door's keys (``RestApiSettings``); list
+        ``guardrailId``, ``guardrailVersion``, ``guardrailStreamMode``, ``promptCaching``,
+        ``embeddingModelIds``, ``monitoring``, ``alarmEmail``, ``tracing`` and ``metricsNamespace`` from
+        context, and the REST API door's keys (``RestApiSettings``); list
         values may also be given as comma-separated strings
         (``cdk synth -c modelIds=a,b``), ``modelAliases`` as an object or as ``alias=model-id,...``
         (``cdk synth -c modelAliases=gpt-4o-mini=amazon.nova-lite-v1:0``), and ``guardrailVersion`` as a
@@ -73,6 +81,12 @@ class StackSettings:
             prompt_caching=choice("promptCaching", get("promptCaching"), PROMPT_CACHING_MODES),
             embedding_model_ids=_string_list("embeddingModelIds", get("embeddingModelIds")),
             rest_api=rest_api,
+            monitoring=flag("monitoring", get("monitoring"), default=True),
+            alarm_email=_optional_string("alarmEmail", get("alarmEmail")),
+            tracing=flag("tracing", get("tracing"), default=False),
+            metrics_namespace=(
+                _optional_string("metricsNamespace", get("metricsNamespace")) or DEFAULT_NAMESPACE
+            ),
         )
 
 
@@ -185,6 +199,9 @@ class BedrockStreamingStack(cdk.Stack):
             guardrail_stream_mode=settings.guardrail_stream_mode,
             prompt_caching=settings.prompt_caching,
             embedding_model_ids=settings.embedding_model_ids,
+            metrics_namespace=settings.metrics_namespace,
+            monitoring=Monitoring(alarm_email=settings.alarm_email) if settings.monitoring else False,
+            tracing=settings.tracing,
             **dict(function_options or {}),
         )
         cdk.CfnOutput(
@@ -223,6 +240,8 @@ class BedrockStreamingStack(cdk.Stack):
         if settings.rest_api.door != "none":
             self.rest_api = self._rest_api(settings)
             add_rest_api_outputs(self, self.rest_api)
+        if self.streaming.monitoring is not None:
+            add_monitoring_outputs(self, self.streaming.monitoring)
 
     def _rest_api(self, settings: StackSettings) -> BedrockStreamingRestApi:
         door = settings.rest_api
@@ -234,6 +253,7 @@ class BedrockStreamingStack(cdk.Stack):
             allowed_origins=settings.allowed_origins,
             execution_logging=door.logging_level(),
             waf=door.web_acl(),
+            tracing=settings.tracing,
         )
         if door.door == "api-keys":
             rest_api.add_api_key("default")

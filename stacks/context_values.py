@@ -21,3 +21,14 @@ def choice(key: str, value: object, choices: Sequence[Choice]) -> Choice:
         if isinstance(value, str) and value.strip().lower() == allowed:
             return allowed
     raise ContextError(f"context {key} must be {', '.join(choices[:-1])} or {choices[-1]}, got {value!r}")
+
+
+def flag(key: str, value: object, *, default: bool) -> bool:
+    """A JSON boolean, or ``true``/``false`` in any case (``-c key=false``); ``default`` when absent/empty."""
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in {"true", "false"}:
+        return value.strip().lower() == "true"
+    raise ContextError(f"context {key} must be true or false, got {value!r}")

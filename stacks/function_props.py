@@ -15,6 +15,8 @@ from .bedrock_arns import model_id_problems, profile_region_problems
 from .embedding_models import embedding_model_problems
 from .guardrail import DEFAULT_GUARDRAIL_STREAM_MODE, guardrail_problems
 from .managed_instances import FunctionShape, ManagedInstances, managed_instances_problems
+from .monitoring_metrics import DEFAULT_NAMESPACE, namespace_problems
+from .monitoring_props import monitoring_problems
 
 MIN_MEMORY_MB, MAX_MEMORY_MB = 128, 10240
 MAX_TIMEOUT_SECONDS = 15 * 60
@@ -62,6 +64,8 @@ _PROP_OWNED_ENV = frozenset(
         "GUARDRAIL_STREAM_MODE",
         "PROMPT_CACHING",
         "EMBEDDING_MODEL_IDS",
+        "METRICS",
+        "METRICS_NAMESPACE",
     }
 )
 # Lambda sets it on Managed Instances (from PerExecutionEnvironmentMaxConcurrency); set by hand it would
@@ -93,6 +97,10 @@ class PropsToCheck:
     guardrail_stream_mode: str = DEFAULT_GUARDRAIL_STREAM_MODE
     prompt_caching: str = "none"
     embedding_model_ids: Sequence[str] = ()
+    metrics: bool = True
+    metrics_namespace: str = DEFAULT_NAMESPACE
+    monitoring: object = True
+    tracing: bool = False
 
 
 def prop_problems(props: PropsToCheck) -> list[str]:
@@ -110,6 +118,7 @@ def prop_problems(props: PropsToCheck) -> list[str]:
         *guardrail_problems(props.guardrail_id, props.guardrail_version, props.guardrail_stream_mode),
         *_prompt_caching_problems(props.prompt_caching),
         *embedding_model_problems(props.embedding_model_ids),
+        *_observability_problems(props),
     ]
 
 
@@ -267,3 +276,14 @@ def _prompt_caching_problems(prompt_caching: str) -> list[str]:
     if prompt_caching in PROMPT_CACHING_MODES:
         return []
     return [f"prompt_caching {prompt_caching!r} must be one of {', '.join(map(repr, PROMPT_CACHING_MODES))}"]
+
+
+def _observability_problems(props: PropsToCheck) -> list[str]:
+    problems = [
+        f"{name} must be True or False, not {value!r}"
+        for name, value in (("metrics", props.metrics), ("tracing", props.tracing))
+        if not isinstance(value, bool)
+    ]
+    problems.extend(namespace_problems(props.metrics_namespace))
+    problems.extend(monitoring_problems(props.monitoring, metrics=props.metrics is not False))
+    return problems
