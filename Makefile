@@ -13,7 +13,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := 1
 export PYTHONPATH := $(CURDIR):$(CURDIR)/runtime
 
-.PHONY: help setup test-tools test fuzz soak lint bench demo local synth deploy clean
+.PHONY: help setup test-tools test fuzz soak lint bench demo local smoke synth deploy clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -71,6 +71,15 @@ demo: setup  ## stream one prompt through emulator, runtime, handler and the off
 
 local: setup  ## serve the emulator on 127.0.0.1:$(PORT) until Ctrl-C (chat page at /_emulator/)
 	$(PY) -m emulator serve --port $(PORT) $(ARGS)
+
+# `make smoke` without URL stops here, before any set-up, with a one-line message.
+ifneq ($(filter smoke,$(MAKECMDGOALS)),)
+ifeq ($(strip $(URL)),)
+$(error URL is missing: make smoke URL=https://<id>.lambda-url.<region>.on.aws/ [ARGS="--api-key KEY | --sign"])
+endif
+endif
+smoke: setup  ## smoke-test a deployed endpoint, at most 8 small requests: make smoke URL=… [ARGS="--api-key KEY"]
+	$(PY) -m stream_client smoke '$(URL)' $(ARGS)
 
 synth: setup  ## cdk synth (offline) into cdk.out
 	$(CDK) synth --quiet

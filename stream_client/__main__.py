@@ -1,4 +1,5 @@
-"""Command line: `python -m stream_client URL [PROMPT | -] [options]` streams the answer to stdout."""
+"""Command line: `python -m stream_client URL [PROMPT | -] [options]` streams the answer to stdout;
+`python -m stream_client smoke URL [options]` smoke-tests a deployment (stream_client/smoke.py)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import os
 import sys
 from typing import Any, TextIO
 
+from stream_client import smoke
 from stream_client.client import StreamCall, StreamOptions, StreamResult, open_stream
 from stream_client.errors import HttpStatusError, StreamClientError, TruncatedStreamError, UsageError
 from stream_client.formats import FORMATS
@@ -16,7 +18,9 @@ PROG = "python -m stream_client"
 
 EPILOG = """\
 exit codes: 0 complete; 1 HTTP error status or no response; 2 usage error or no AWS credentials for a
-signed URL; 3 the stream ended or broke without the final done event (truncated, or an in-band error)."""
+signed URL; 3 the stream ended or broke without the final done event (truncated, or an in-band error).
+
+smoke-test a deployment: python -m stream_client smoke URL [options] (its options: smoke --help)."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -74,6 +78,9 @@ def main(
     stderr: TextIO | None = None,
 ) -> int:
     stdin, stdout, stderr = stdin or sys.stdin, stdout or sys.stdout, stderr or sys.stderr
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == [smoke.COMMAND]:
+        return smoke.main(argv[1:], stdout=stdout, stderr=stderr)
     args = build_parser().parse_args(argv)
     try:
         prompt = _read_prompt(args.prompt, stdin)
