@@ -59,7 +59,8 @@ class Monitoring:
 
 
 def monitoring_problems(monitoring: object, *, metrics: bool) -> list[str]:
-    """Every problem with the ``monitoring`` prop given the ``metrics`` prop; tokens are not judged."""
+    """Every problem with the ``monitoring`` prop given the ``metrics`` prop; a token name or address is not
+    judged, thresholds must be plain numbers (the alarm descriptions name them)."""
     if isinstance(monitoring, bool):
         settings = Monitoring() if monitoring else None
     elif isinstance(monitoring, Monitoring):
@@ -89,14 +90,14 @@ def _settings_problems(settings: Monitoring) -> list[str]:
         problems.append("alarm_email and alarm_topic exclude each other (the email creates its own topic)")
     for field_name in ("error_rate_percent", "concurrency_percent", "rest_api_5xx_percent"):
         value = getattr(settings, field_name)
-        if value is not None and _literal(value) and not (_number(value) and 0 < value <= 100):
+        if value is not None and not _percentage(value):
             problems.append(f"{field_name} {value!r} must be a percentage above 0 and at most 100 (or None)")
     for field_name in ("bedrock_throttles", "first_token_p99_ms", "lambda_throttles"):
         value = getattr(settings, field_name)
-        if value is not None and _literal(value) and not (_whole(value) and value >= 1):
+        if value is not None and not _count(value, minimum=1):
             problems.append(f"{field_name} {value!r} must be a whole number of at least 1 (or None)")
     periods = settings.evaluation_periods
-    if _literal(periods) and not (_whole(periods) and 1 <= periods <= MAX_EVALUATION_PERIODS):
+    if not (_count(periods, minimum=1) and periods <= MAX_EVALUATION_PERIODS):
         problems.append(
             f"evaluation_periods {periods!r} must be a whole number from 1 to {MAX_EVALUATION_PERIODS} "
             "(five-minute periods, one day at most)"
@@ -108,9 +109,16 @@ def _literal(value: object) -> bool:
     return not cdk.Token.is_unresolved(value)
 
 
-def _number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+def _percentage(value: object) -> bool:
+    # NaN and infinities fail here, before anything hands them to jsii (which cannot encode them); a CDK
+    # number token (a huge negative float) fails too: descriptions name the threshold.
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and 0 < value <= 100
+    )
 
 
-def _whole(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+def _count(value: object, *, minimum: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= minimum

@@ -47,6 +47,16 @@ def synthesized_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synthe
     yield SynthesizedApp(app=app, stack=stack, outdir=outdir)
 
 
+@pytest.fixture(scope="session")
+def monitoring_app(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The monitoring variants (tests/infra/monitoring_apps.py), synthesized once for every module."""
+    from tests.infra.monitoring_apps import build_monitoring_app
+
+    build_context = tmp_path_factory.mktemp("runtime")
+    (build_context / "Dockerfile").write_text("FROM public.ecr.aws/lambda/provided:al2023\n")
+    return build_monitoring_app(build_context, tmp_path_factory.mktemp("cdk.out"))
+
+
 def resources_of_type(template: Mapping[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
     return {k: v for k, v in template["Resources"].items() if v["Type"] == resource_type}
 
