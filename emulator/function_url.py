@@ -15,6 +15,7 @@ from emulator.config import EmulatorConfig
 from emulator.faults import FaultInjector
 from emulator.http_base import EmulatorHTTPServer
 from emulator.http_front import CHAT_PAGE, MAX_REQUEST_BYTES, FrontHandler, RequestTooLargeError
+from emulator.metrics_summary import MetricsSummary
 from emulator.pool import Pool
 from emulator.rest_front import RestApiGateway, RestApiHandler
 from emulator.sigv4 import AuthError, SignedRequest, verify
@@ -35,11 +36,13 @@ class FunctionUrlServer(EmulatorHTTPServer):
         pool: Pool,
         known_credentials: Sequence[Credentials],
         faults: FaultInjector | None = None,
+        metrics: MetricsSummary | None = None,
     ) -> None:
         self.config = config
         self.pool = pool
         self.known_credentials = tuple(known_credentials)
         self.faults = faults
+        self.metrics = metrics or MetricsSummary()
         self.gateway = RestApiGateway(config) if config.front == "rest" else None
         handler = RestApiHandler if self.gateway is not None else FunctionUrlHandler
         super().__init__((config.host, config.port), handler)

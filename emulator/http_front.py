@@ -107,6 +107,8 @@ class FrontHandler(NoDelayHandler):
     def _emulator_route(self, path: str) -> None:
         if path == "/_emulator/health" and self.command == "GET":
             self.health()
+        elif path == "/_emulator/metrics" and self.command == "GET":
+            render.send_json(self, 200, self.server.metrics.snapshot())
         elif path in ("/_emulator", "/_emulator/") and self.command == "GET":
             self.chat_page()
         elif path.startswith(BUFFERED_PREFIX) and self.command == "POST":

@@ -17,7 +17,9 @@ from emulator.config import EmulatorConfig
 from emulator.faults import FaultInjector
 from emulator.function_url import FunctionUrlServer
 from emulator.managed_sandbox import ManagedSandbox
+from emulator.metrics_summary import MetricsSummary
 from emulator.pool import Pool
+from emulator.runtime_output import OutputRouting
 from emulator.sandbox import Sandbox
 from emulator.supervisor import DUMMY_CREDENTIALS, Credentials
 
@@ -43,10 +45,15 @@ def resolve_local_credentials() -> Credentials | None:
 
 
 class Emulator:
-    """`Emulator(config).start()` serves the Function URL at `.url` until `.close()`."""
+    """`Emulator(config).start()` serves the Function URL at `.url` until `.close()`; `.metrics` sums up
+    the EMF documents its runtimes print (`log_documents=False` keeps those lines out of the log)."""
 
-    def __init__(self, config: EmulatorConfig, *, environ: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, config: EmulatorConfig, *, environ: Mapping[str, str] | None = None, log_documents: bool = True
+    ) -> None:
         self.config = config
+        self.metrics = MetricsSummary()
+        self._output = OutputRouting(on_document=self.metrics.offer, log_documents=log_documents)
         self._environ = dict(os.environ if environ is None else environ)
         self.pool = Pool(max_queue=config.max_queue)
         self.bedrock: _Closable | None = None
@@ -87,7 +94,7 @@ class Emulator:
             log.warning("--auth AWS_IAM without local AWS credentials: every request will get 403")
         # Bind the Function URL first: a port in use fails fast, before any runtime is spawned.
         self.server = FunctionUrlServer(
-            config=config, pool=self.pool, known_credentials=known, faults=self.faults
+            config=config, pool=self.pool, known_credentials=known, faults=self.faults, metrics=self.metrics
         )
         # --max-concurrency: Lambda Managed Instances environments, each serving that many at once.
         environment = Sandbox if config.max_concurrency is None else ManagedSandbox
@@ -100,6 +107,7 @@ class Emulator:
                 host_environ=self._environ,
                 on_free=self.pool.release,
                 faults=self.faults,
+                output=self._output,
             )
             for index in range(config.concurrency)
         ]

@@ -14,6 +14,7 @@ from emulator.config import EmulatorConfig
 from emulator.faults import FaultInjector
 from emulator.invocations import TIMED_OUT, FunctionFailed, Invocation, State
 from emulator.runtime_api import RuntimeApiServer
+from emulator.runtime_output import OutputRouting
 from emulator.slot import EnvironmentSlot, InvocationSlot
 from emulator.supervisor import Credentials, RuntimeProcess, function_arn, runtime_environment
 
@@ -37,6 +38,7 @@ class Sandbox:
         host_environ: Mapping[str, str],
         on_free: Callable[[Sandbox], None],
         faults: FaultInjector | None = None,
+        output: OutputRouting | None = None,
     ) -> None:
         self.index = index
         self.config = config
@@ -50,6 +52,7 @@ class Sandbox:
         self._bedrock_url = bedrock_url
         self._host_environ = dict(host_environ)
         self._on_free = on_free
+        self._output = output or OutputRouting()
         self._lock = threading.RLock()
         self._init_reported: RuntimeProcess | None = None
         self._served_by: dict[str, RuntimeProcess | None] = {}  # request id -> the process it went to
@@ -80,7 +83,11 @@ class Sandbox:
                 max_concurrency=self.config.max_concurrency,
             )
             self.process = RuntimeProcess(
-                command=self.config.runtime_cmd, env=env, cwd=self.config.task_root, on_exit=self._on_exit
+                command=self.config.runtime_cmd,
+                env=env,
+                cwd=self.config.task_root,
+                on_exit=self._on_exit,
+                output=self._output,
             )
             log.debug("sandbox %d: spawned runtime pid %d", self.index, self.process.pid)
             return self.process

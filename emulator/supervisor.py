@@ -15,11 +15,15 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, cast
 
 from emulator.config import EmulatorConfig
+from emulator.runtime_output import OutputRouting, RuntimeOutput
 
 log = logging.getLogger("emulator")
 
+# How long the end of a runtime's output may trail its exit (a child still holding the pipe).
+_OUTPUT_DRAIN_S = 1.0
 # Environment the runtime inherits from the emulator; everything else is built as Lambda would.
 _PASSED_THROUGH = ("HOME", "LD_LIBRARY_PATH", "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE")
 
@@ -93,7 +97,8 @@ def runtime_environment(
 
 
 class RuntimeProcess:
-    """One runtime child in its own session; `on_exit(self, returncode)` runs when it exits."""
+    """One runtime child in its own session; `on_exit(self, returncode)` runs when it exits (after the
+    last of its output has been read, or `_OUTPUT_DRAIN_S` later)."""
 
     def __init__(
         self,
@@ -102,21 +107,27 @@ class RuntimeProcess:
         env: Mapping[str, str],
         cwd: Path,
         on_exit: Callable[[RuntimeProcess, int], None],
+        output: OutputRouting | None = None,
     ) -> None:
         self.spawned_at = time.monotonic()
         self.killed = False
         self.max_memory_mb = 0
-        # stdout and stderr of the runtime go to the emulator's stderr, like a function's CloudWatch log.
+        # stdout and stderr of the runtime share one pipe, read by a thread that copies every line to
+        # the emulator's stderr (like a function's CloudWatch log) and counts the EMF documents.
         self._popen = subprocess.Popen(
             list(command),
             env=dict(env),
             cwd=str(cwd),
             stdin=subprocess.DEVNULL,
-            stdout=sys.stderr.fileno(),
-            stderr=sys.stderr.fileno(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         self.pid = self._popen.pid
+        pipe = cast(IO[bytes], self._popen.stdout)  # stdout=PIPE: always set
+        self._output = RuntimeOutput(
+            pipe, name=f"runtime-output-{self.pid}", routing=output or OutputRouting()
+        )
         self._on_exit = on_exit
         self._exited = threading.Event()
         threading.Thread(target=self._watch, name=f"runtime-{self.pid}", daemon=True).start()
@@ -128,6 +139,8 @@ class RuntimeProcess:
 
     def _watch(self) -> None:
         returncode = self._popen.wait()
+        # Its last words (a traceback) reach the log before the emulator says it exited.
+        self._output.join(_OUTPUT_DRAIN_S)
         self._exited.set()
         self._on_exit(self, returncode)
 
@@ -152,6 +165,7 @@ class RuntimeProcess:
             self._popen.wait(timeout=5)
         except subprocess.TimeoutExpired:
             log.error("runtime process %d did not exit after SIGKILL", self.pid)
+        self._output.join(_OUTPUT_DRAIN_S)
 
 
 def _signal_group(pgid: int, signum: signal.Signals) -> None:
