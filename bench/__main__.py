@@ -23,6 +23,7 @@ MODULES = [
     "bench.openai_bench",
     "bench.lmi_bench",
     "bench.surface_bench",
+    "bench.metrics_bench",
 ]
 RESULTS_PATH = Path(__file__).with_name("RESULTS.md")
 

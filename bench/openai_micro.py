@@ -3,11 +3,16 @@
 `bedrock_handler.invocation.respond` is called with a Function URL event (built as the emulator builds
 it) and an in-process model whose stream yields N text deltas and the end at once, so no socket, runtime
 or stand-in is timed: only routing, request parsing, the reply encoder, the deadline watchdog, the log
-line and the UTF-8 encoding of each piece the runtime would send.
+line, the metrics document and the UTF-8 encoding of each piece the runtime would send. The documents
+go to /dev/null through a stream that writes through on every call (as the runtime's `python3 -u`
+stdout), not to this process's output.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
+import os
 import time
 from collections.abc import Iterable, Iterator
 from typing import Any, NamedTuple, cast
@@ -114,6 +119,12 @@ def invoke(event: dict[str, Any], model: FakeModel, config: HandlerConfig) -> tu
 def measure(deltas: int, *, iterations: int, warm_up: int) -> dict[str, list[Invocation]]:
     """`iterations` invocations of each API, the two alternating (AB BA BA AB ...) after `warm_up` each.
     Each reply is checked once: status 200 and the fake model's text, in the API's own framing."""
+    null = io.TextIOWrapper(io.FileIO(os.devnull, "w"), encoding="utf-8", write_through=True)
+    with null, contextlib.redirect_stdout(null):  # the handler's metrics documents
+        return _measure(deltas, iterations=iterations, warm_up=warm_up)
+
+
+def _measure(deltas: int, *, iterations: int, warm_up: int) -> dict[str, list[Invocation]]:
     config = HandlerConfig.from_env({"AWS_REGION": "us-east-1"})
     model = FakeModel(deltas)
     events = {NATIVE: event(NATIVE), OPENAI: event(OPENAI)}

@@ -4,14 +4,18 @@ on its PYTHONPATH, on commands read as JSON lines from stdin (bench/surface_warm
 The handler runs as in the function: `respond` with the real `BedrockModelStream`, whose client is the only
 fake (it takes the ConverseStream keyword arguments the handler built and answers with botocore-shaped
 events from memory), so request parsing, the Converse request, the event translation, the encoder, the
-deadline watchdog and the log line are all timed; no socket, runtime or stand-in is. It imports nothing
-but the standard library and the task root, so the same file drives any commit's handler.
+deadline watchdog, the log line and the metrics document are all timed; no socket, runtime or stand-in
+is. The handler's own stdout (its EMF metrics document, one per invocation) goes to /dev/null through a
+stream that writes through on every call, as under `python3 -u`; the answers go to the real stdout. It
+imports nothing but the standard library and the task root, so the same file drives any commit's handler.
 
 Commands (one JSON object per line, one JSON answer per line):
-- first line: `{"events": {kind: Function URL event}, "texts": {kind: [delta text, ...]}}`; answer
+- first line: `{"events": {kind: Function URL event}, "texts": {kind: [delta text, ...]}}`, optionally
+  with `"environ": {name: value}` added to the handler's configuration (e.g. `METRICS=off`); answer
   `{"handler": <bedrock_handler's file>, "modules": [handler modules loaded]}`;
 - `{"op": "check", "kinds": [...]}`: one invocation of each kind in order; answer per kind its status,
-  body, the ConverseStream arguments (bytes shown as their length) and the handler modules loaded after it;
+  body, the ConverseStream arguments (bytes shown as their length), what it wrote to stdout and the
+  handler modules loaded after it;
 - `{"op": "measure", "kinds": [...], "iterations": n, "round": r, "blocks": bool}`: n invocations of each
   kind, the kinds rotating from one invocation to the next (or, with blocks, each kind's n in a row);
   answer per kind the microseconds of each.
@@ -19,8 +23,11 @@ Commands (one JSON object per line, one JSON answer per line):
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import io
 import json
+import os
 import sys
 import time
 from collections.abc import Iterable, Iterator
@@ -94,8 +101,13 @@ def handler_modules() -> list[str]:
 class Bench:
     """The handler, its fake client and the events and replies of every kind."""
 
-    def __init__(self, events: dict[str, dict[str, Any]], texts: dict[str, list[str]]) -> None:
-        self.config = HandlerConfig.from_env({"AWS_REGION": "us-east-1"})
+    def __init__(
+        self,
+        events: dict[str, dict[str, Any]],
+        texts: dict[str, list[str]],
+        environ: dict[str, str] | None = None,
+    ) -> None:
+        self.config = HandlerConfig.from_env({"AWS_REGION": "us-east-1", **(environ or {})})
         self.client = FakeClient()
         self.model = BedrockModelStream(client=self.client, config=self.config)
         self.events = events
@@ -116,11 +128,13 @@ class Bench:
         answer: dict[str, Any] = {}
         for kind in kinds:
             self.client.arguments = {}
-            _, status, body = self.invoke(kind)
+            with contextlib.redirect_stdout(io.StringIO()) as written:
+                _, status, body = self.invoke(kind)
             answer[kind] = {
                 "status": status,
                 "body": body.decode("utf-8"),
                 "converse": json.loads(json.dumps(self.client.arguments, default=_shown)),
+                "stdout": written.getvalue(),
                 "modules": handler_modules(),
             }
         return answer
@@ -151,13 +165,21 @@ class Bench:
         return samples
 
 
+def _null_stdout() -> io.TextIOWrapper:
+    """/dev/null as `python3 -u` makes stdout: a text stream that writes through on every call."""
+    return io.TextIOWrapper(io.FileIO(os.devnull, "w"), encoding="utf-8", write_through=True)
+
+
 def main() -> None:
+    answers = sys.stdout
+    sys.stdout = _null_stdout()  # the handler's metrics documents; never mixed into the answers
     setup = json.loads(sys.stdin.readline())
-    bench = Bench(setup["events"], setup["texts"])
+    bench = Bench(setup["events"], setup["texts"], setup.get("environ"))
     # As the runtime leaves the process after init: what init built frozen, the collector on.
     gc.collect()
     gc.freeze()
-    print(json.dumps({"handler": bedrock_handler.__file__, "modules": handler_modules()}), flush=True)
+    print(json.dumps({"handler": bedrock_handler.__file__, "modules": handler_modules()}), file=answers,
+          flush=True)  # fmt: skip
     for line in sys.stdin:
         command = json.loads(line)
         if command["op"] == "check":
@@ -168,7 +190,7 @@ def main() -> None:
             )
         else:
             raise ValueError(f"unknown command {command['op']!r}")
-        print(json.dumps(answer), flush=True)
+        print(json.dumps(answer), file=answers, flush=True)
 
 
 if __name__ == "__main__":

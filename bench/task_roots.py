@@ -19,12 +19,16 @@ steps (bench/image_build.py). Variants:
   the Dockerfile compiles /var/task: the runtime start-up contender that needs no package;
 - `awslambdaric` (prepare_awslambdaric(), on demand): AWS's runtime interface client, pinned in
   bench/requirements-awslambdaric.txt and installed by a plain `pip install --target` from wheels only
-  (byte-compiled by pip), with bench/trivial_handler.py compiled next to it. Never part of the image.
+  (byte-compiled by pip), with bench/trivial_handler.py compiled next to it. Never part of the image;
+- `metrics-<library>` (prepare_metrics_library(), on demand): one CloudWatch EMF writer the metrics
+  benchmark measures against ours (aws-embedded-metrics, aws-lambda-powertools), installed the same way
+  with every dependency pinned by the constraints file bench/requirements-metrics-libs.txt; one root per
+  library, so neither sees the other's packages. Never part of the image.
 
 The installed packages are cached in bench/out/.task_roots/<key>/, the key hashing the requirements
 file, the kept services, the prune script, the seed's pins, the interpreter version and this layout's
-version, so reruns only re-copy (and re-compile) our own few files; the awslambdaric root is rebuilt when its
-requirements file changes.
+version, so reruns only re-copy (and re-compile) our own few files; the awslambdaric and library roots are
+rebuilt when their requirements file changes.
 """
 
 from __future__ import annotations
@@ -66,6 +70,8 @@ TRIVIAL_HANDLER = "trivial_handler.py"
 VARIANTS = ("image", "nopyc", "full", "seed", "seed_nopyc", "runtime")
 AWSLAMBDARIC_REQUIREMENTS = REPO / "bench" / "requirements-awslambdaric.txt"
 AWSLAMBDARIC = "awslambdaric"
+METRICS_LIBRARIES_CONSTRAINTS = REPO / "bench" / "requirements-metrics-libs.txt"
+METRICS_LIBRARIES = ("aws-embedded-metrics", "aws-lambda-powertools")
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,23 +169,41 @@ def _file_digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
 
 
+def _pip_root(root: Path, wanted: str, *requirements: str) -> None:
+    """`root` installed by pip from wheels only (byte-compiled, pip's default) unless its marker already
+    holds `wanted` (the digest of what it was installed from); built in a staging folder, then moved."""
+    marker = root.with_name(root.name + ".complete")
+    if marker.exists() and marker.read_text() == wanted and root.is_dir():
+        return
+    marker.unlink(missing_ok=True)
+    staging = root.with_name(root.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    pip_install(staging, *requirements, compile_pyc=True, wheels_only=True)
+    shutil.rmtree(root, ignore_errors=True)
+    staging.rename(root)
+    marker.write_text(wanted)
+
+
 def prepare_awslambdaric(roots: TaskRoots) -> Path:
     """Lay out (or reuse) the awslambdaric task root next to `roots`: the pinned client installed by pip
     from wheels only (byte-compiled, pip's default) plus bench/trivial_handler.py, compiled. Raises
     InstallError when pip cannot install it (no wheel for this interpreter, registry unreachable)."""
     root = roots.roots["runtime"].parent / AWSLAMBDARIC
-    marker = root.with_name(AWSLAMBDARIC + ".complete")
-    wanted = _file_digest(AWSLAMBDARIC_REQUIREMENTS)
-    if not (marker.exists() and marker.read_text() == wanted and root.is_dir()):
-        marker.unlink(missing_ok=True)
-        staging = root.with_name(root.name + ".partial")
-        shutil.rmtree(staging, ignore_errors=True)
-        pip_install(staging, "-r", str(AWSLAMBDARIC_REQUIREMENTS), compile_pyc=True, wheels_only=True)
-        shutil.rmtree(root, ignore_errors=True)
-        staging.rename(root)
-        marker.write_text(wanted)
+    _pip_root(root, _file_digest(AWSLAMBDARIC_REQUIREMENTS), "-r", str(AWSLAMBDARIC_REQUIREMENTS))
     copy_ours(root, (TRIVIAL_HANDLER,), REPO / "bench")
     compile_tree(root, TRIVIAL_HANDLER)
+    return root
+
+
+def prepare_metrics_library(roots: TaskRoots, library: str) -> Path:
+    """Lay out (or reuse) the task root of one of METRICS_LIBRARIES next to `roots`: the library and its
+    dependencies at the versions bench/requirements-metrics-libs.txt pins, installed by pip from wheels
+    only (byte-compiled, pip's default), nothing else. Raises InstallError when pip cannot install it."""
+    if library not in METRICS_LIBRARIES:
+        raise ValueError(f"not a metrics library contender: {library!r} (one of {METRICS_LIBRARIES})")
+    root = roots.roots["runtime"].parent / f"metrics-{library}"
+    wanted = f"{_file_digest(METRICS_LIBRARIES_CONSTRAINTS)} {library}"
+    _pip_root(root, wanted, "-c", str(METRICS_LIBRARIES_CONSTRAINTS), library)
     return root
 
 
