@@ -235,6 +235,15 @@ class BedrockStreamingStack(cdk.Stack):
             value=f'python -m stream_client {self.streaming.url} "Hello"',
             description="Paste into a shell in this repository to stream a reply",
         )
+        cdk.CfnOutput(
+            self,
+            "SmokeCommand",
+            value=(
+                f"python -m stream_client smoke {self.streaming.url} "
+                f"--log-group {self.streaming.log_group.log_group_name}"
+            ),
+            description="Paste into a shell in this repository to smoke-test the deployment",
+        )
         self.rest_api: BedrockStreamingRestApi | None = None
         """The REST API door (context ``restApi``); None for ``none``."""
         if settings.rest_api.door != "none":

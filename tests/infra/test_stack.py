@@ -171,6 +171,10 @@ def test_outputs_url_name_models_openai_base_url_and_a_client_command(
     assert outputs["StreamClientCommand"]["Value"] == {
         "Fn::Join": ["", ["python -m stream_client ", url, ' "Hello"']]
     }
+    log_group_id = next(k for k, v in template["Resources"].items() if v["Type"] == "AWS::Logs::LogGroup")
+    assert outputs["SmokeCommand"]["Value"] == {
+        "Fn::Join": ["", ["python -m stream_client smoke ", url, " --log-group ", {"Ref": log_group_id}]]
+    }
 
 
 def test_cdk_json_keeps_the_rest_api_door_shut() -> None:
