@@ -24,7 +24,7 @@ def http_error(response: requests.Response) -> HttpStatusError:
         pass  # the status alone still tells the user what happened
     finally:
         response.close()
-    error_type, message = _error_fields(body)
+    error_type, message = error_fields(body)
     return HttpStatusError(
         status=response.status_code,
         error_type=error_type or response.reason or "HTTPError",
@@ -32,7 +32,7 @@ def http_error(response: requests.Response) -> HttpStatusError:
     )
 
 
-def _error_fields(body: bytes) -> tuple[str | None, str | None]:
+def error_fields(body: bytes) -> tuple[str | None, str | None]:
     """{"error": {"type", "message"}} from our handler; {"Message": …} from AWS's own URL front door."""
     try:
         document = json.loads(body)

@@ -19,7 +19,7 @@ import requests
 import urllib3
 
 from stream_client.client import PreparedRequest
-from stream_client.error_body import _error_fields
+from stream_client.error_body import error_fields
 from stream_client.smoke_target import Auth, Target
 
 MAX_REQUESTS = 8  # every HTTP request of one smoke test, the emulator's metrics page included
@@ -70,7 +70,7 @@ class Exchange:
         """Why this is not the answer hoped for, in one line (never a key or a prompt)."""
         if self.status == 0:
             return f"{self.label}: no response ({self.error})"
-        error_type, message = _error_fields(self.body)
+        error_type, message = error_fields(self.body)
         said = ": ".join(part for part in (error_type, message) if part)
         return f"{self.label}: HTTP {self.status}" + (f" {said}" if said else "")
 

@@ -16,6 +16,7 @@ import pytest
 
 from emulator.config import build_parser as emulator_parser
 from stream_client.__main__ import build_parser as client_parser
+from stream_client.smoke import build_parser as smoke_parser
 from tests.support.emulator_process import EmulatorProcess, hermetic_env
 from tests.support.http_client import request
 
@@ -109,8 +110,12 @@ def option_strings(parser: argparse.ArgumentParser) -> set[str]:
 
 @pytest.mark.parametrize(
     ("parser", "page"),
-    [(emulator_parser(), "docs/emulator.md"), (client_parser(), "docs/stream-client.md")],
-    ids=["emulator", "stream_client"],
+    [
+        (emulator_parser(), "docs/emulator.md"),
+        (client_parser(), "docs/stream-client.md"),
+        (smoke_parser(), "docs/stream-client.md"),
+    ],
+    ids=["emulator", "stream_client", "stream_client smoke"],
 )
 def test_every_cli_option_is_documented(parser: argparse.ArgumentParser, page: str) -> None:
     options = option_strings(parser)
