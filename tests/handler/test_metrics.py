@@ -25,26 +25,31 @@ TRACE = "Root=1-5f84c3a8-0123456789abcdef01234567;Parent=53995c3f42cd8ad8;Sample
 # --- the document itself ----------------------------------------------------------------------------
 
 
+def values(**changes: Any) -> dict[str, int | None]:
+    """`metrics.invocation_values` of a plain answered request, with `changes`."""
+    settings: dict[str, Any] = {
+        "outcome_name": "ok",
+        "stop_reason": "end_turn",
+        "duration_ms": 181,
+        "first_token_ms": 42,
+        "model_called": True,
+        "input_tokens": 12,
+        "output_tokens": 7,
+        "cache_read_tokens": 0,
+        "cache_write_tokens": 0,
+        "reasoning_deltas": 0,
+    }
+    return metrics.invocation_values(**{**settings, **changes})
+
+
 def test_the_document_is_the_golden_line() -> None:
-    values = metrics.invocation_values(
-        outcome_name="ok",
-        stop_reason="end_turn",
-        duration_ms=181,
-        first_token_ms=42,
-        model_called=True,
-        input_tokens=12,
-        output_tokens=7,
-        cache_read_tokens=0,
-        cache_write_tokens=0,
-        reasoning_deltas=0,
-    )
     emf = metrics.document(
         namespace="BedrockStreaming",
         function_name="bedrock-streaming",
         timestamp_ms=1765017600123,
         api="openai",
         model_id="amazon.nova-lite-v1:0",
-        values=values,
+        values=values(),
         properties={"RequestId": "r-1", "Outcome": "ok", "Status": 200, "ErrorType": None, "Caller": None},
     )
     lines: list[str] = []
@@ -73,17 +78,8 @@ def test_the_document_is_the_golden_line() -> None:
 
 
 def test_a_refused_request_has_no_model_and_no_token_metrics() -> None:
-    values = metrics.invocation_values(
-        outcome_name="client_error",
-        stop_reason=None,
-        duration_ms=1,
-        first_token_ms=None,
-        model_called=False,
-        input_tokens=0,
-        output_tokens=0,
-        cache_read_tokens=0,
-        cache_write_tokens=0,
-        reasoning_deltas=0,
+    refused = values(
+        outcome_name="client_error", stop_reason=None, duration_ms=1, first_token_ms=None, model_called=False
     )
     emf = metrics.document(
         namespace="N",
@@ -91,7 +87,7 @@ def test_a_refused_request_has_no_model_and_no_token_metrics() -> None:
         timestamp_ms=1,
         api="native",
         model_id=None,
-        values=values,
+        values=refused,
         properties={},
     )
     assert (emf["ModelId"], emf["ClientErrors"]) == ("none", 1)
@@ -116,19 +112,7 @@ def test_a_refused_request_has_no_model_and_no_token_metrics() -> None:
     ],
 )
 def test_each_stop_reason_has_one_metric(stop_reason: str | None, metric: str | None) -> None:
-    values = metrics.invocation_values(
-        outcome_name="ok",
-        stop_reason=stop_reason,
-        duration_ms=5,
-        first_token_ms=1,
-        model_called=True,
-        input_tokens=1,
-        output_tokens=1,
-        cache_read_tokens=0,
-        cache_write_tokens=0,
-        reasoning_deltas=0,
-    )
-    stops = set(values) - {
+    stops = set(values(stop_reason=stop_reason)) - {
         "Requests",
         "Succeeded",
         "Duration",
