@@ -304,6 +304,17 @@ class BedrockStreamingFunction(Construct):
         ``lambda:InvokeFunction`` that URLs created since October 2025 also require."""
         return self.function_url.grant_invoke_url(grantee)
 
+    def grant_invoke_stream(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let an IAM principal invoke the function directly with the Lambda API (``Invoke`` and
+        ``InvokeWithResponseStream``, which needs no action of its own): exactly ``lambda:InvokeFunction``
+        on the function, and on alias ``live`` when provisioned concurrency made one."""
+        resources = [self.function.function_arn]
+        if self.alias is not None:
+            resources.append(self.alias.function_arn)
+        return iam.Grant.add_to_principal(
+            grantee=grantee, actions=["lambda:InvokeFunction"], resource_arns=resources
+        )
+
     def _grant_models(self, inference_profile_regions: Mapping[str, Sequence[str]]) -> None:
         arns = self._arn_context()
         for model_id in self.model_ids:

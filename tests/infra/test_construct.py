@@ -51,6 +51,9 @@ def templates(build_context: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     )
     caller = iam.Role(default_stack, "Caller", assumed_by=iam.AccountRootPrincipal())
     grant = default.grant_invoke_url(caller)
+    direct_grant = default.grant_invoke_stream(
+        iam.Role(default_stack, "DirectCaller", assumed_by=iam.AccountRootPrincipal())
+    )
 
     kinds_stack = cdk.Stack(app, "Kinds", env=cdk.Environment(account=ACCOUNT, region=REGION))
     BedrockStreamingFunction(
@@ -62,7 +65,7 @@ def templates(build_context: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     )
 
     loose_stack = cdk.Stack(app, "Loosened")
-    BedrockStreamingFunction(
+    loose = BedrockStreamingFunction(
         loose_stack,
         "Fn",
         model_ids=[FOUNDATION],
@@ -79,6 +82,7 @@ def templates(build_context: Path, tmp_path_factory: pytest.TempPathFactory) -> 
         environment={"DEADLINE_MARGIN_MS": "3000", "EXTRA": "1"},
         botocore_services=["bedrock-runtime", "s3"],
     )
+    loose.grant_invoke_stream(iam.Role(loose_stack, "DirectCaller", assumed_by=iam.AccountRootPrincipal()))
     # The AwsSolutions pack runs over all three stacks: any unacknowledged finding fails the synth.
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app, write_suppressions_to_cloud_formation=True))
     assembly = app.synth()
@@ -89,6 +93,7 @@ def templates(build_context: Path, tmp_path_factory: pytest.TempPathFactory) -> 
         "kinds": Template.from_stack(kinds_stack),
         "loose": Template.from_stack(loose_stack),
         "grant": grant,
+        "direct_grant": direct_grant,
         "loose_assets": assets,
         "default_assets": default_assets,
     }
@@ -255,12 +260,45 @@ def test_grant_invoke_url_grants_both_actions_the_url_requires(templates: dict[s
     grant = templates["grant"]
     assert isinstance(grant, iam.Grant)
     assert grant.success
-    statements = policy_statements(templates["default"].to_json())
+    statements = caller_statements(templates["default"], "Caller")
     actions = {s["Action"]: s.get("Condition") for s in statements if str(s["Action"]).startswith("lambda:")}
     assert actions == {
         "lambda:InvokeFunctionUrl": {"StringEquals": {"lambda:FunctionUrlAuthType": "AWS_IAM"}},
         "lambda:InvokeFunction": {"Bool": {"lambda:InvokedViaFunctionUrl": True}},
     }
+
+
+def caller_statements(template: Template, role_prefix: str) -> list[dict[str, Any]]:
+    """The statements of the policies attached to the role whose logical id starts with `role_prefix`."""
+    resources = template.to_json()["Resources"]
+    role = next(
+        name
+        for name, r in resources.items()
+        if r["Type"] == "AWS::IAM::Role" and name.startswith(role_prefix)
+    )
+    return [
+        statement
+        for policy in resources_of_type(template.to_json(), "AWS::IAM::Policy").values()
+        if {"Ref": role} in policy["Properties"]["Roles"]
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+
+def test_grant_invoke_stream_grants_exactly_invoke_function_on_the_function(
+    templates: dict[str, Any],
+) -> None:
+    assert isinstance(templates["direct_grant"], iam.Grant) and templates["direct_grant"].success
+    default = templates["default"].to_json()["Resources"]
+    function = next(name for name, r in default.items() if r["Type"] == "AWS::Lambda::Function")
+    assert caller_statements(templates["default"], "DirectCaller") == [
+        {"Action": "lambda:InvokeFunction", "Effect": "Allow", "Resource": {"Fn::GetAtt": [function, "Arn"]}}
+    ]
+    loose = templates["loose"].to_json()["Resources"]
+    function = next(name for name, r in loose.items() if r["Type"] == "AWS::Lambda::Function")
+    alias = next(name for name, r in loose.items() if r["Type"] == "AWS::Lambda::Alias")
+    [statement] = caller_statements(templates["loose"], "DirectCaller")
+    assert statement["Action"] == "lambda:InvokeFunction" and "Condition" not in statement
+    assert statement["Resource"] == [{"Fn::GetAtt": [function, "Arn"]}, {"Ref": alias}]
 
 
 def test_auth_none_grants_both_public_permissions(templates: dict[str, Any]) -> None:
