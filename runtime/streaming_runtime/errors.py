@@ -50,6 +50,8 @@ class ErrorPayload(Record):
     def from_exception(cls, exc: BaseException, *, request_id: str | None = None) -> ErrorPayload:
         """Build the payload from an exception: fault classes give their Lambda error type, others
         their class name; the stack trace keeps only frames outside this package."""
+        if isinstance(exc, FunctionError):  # a deliberate report: its own type, no stack trace
+            return cls(error_type=exc.error_type, error_message=exc.message, request_id=request_id)
         error_type = exc.error_type if isinstance(exc, RuntimeFault) else type(exc).__name__
         frames = [
             frame
@@ -84,6 +86,27 @@ class StreamingRuntimeError(Exception):
 
 class ConfigError(StreamingRuntimeError):
     """The process environment cannot start a runtime (e.g. no AWS_LAMBDA_RUNTIME_API)."""
+
+
+class FunctionError(StreamingRuntimeError):
+    """A failure a handler reports on purpose, under an error type of its own choosing.
+
+    Raised by the handler (or by its streamed body), it is reported with `errorType` = `error_type`,
+    `errorMessage` = `message` and an empty `stackTrace`: to `/error` before the first byte of the
+    response, in the error trailers after it. The runtime logs it without a traceback. Callers of
+    Lambda's API see the type as the function error (`InvokeComplete.ErrorCode` when streaming).
+
+    :param error_type: the error type, e.g. `"invalid_request"` (one line of text; Lambda's own are
+        like `"Runtime.Unknown"`).
+    :param message: the error message.
+    """
+
+    def __init__(self, error_type: str, message: str) -> None:
+        if not isinstance(error_type, str) or not error_type.strip():
+            raise ValueError(f"error_type must be a non-empty string, not {error_type!r}")
+        super().__init__(message)
+        self.error_type = error_type
+        self.message = str(message)
 
 
 class RuntimeFault(StreamingRuntimeError):  # noqa: N818 - the name the design uses

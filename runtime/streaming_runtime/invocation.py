@@ -14,7 +14,7 @@ from streaming_runtime.config import RuntimeConfig
 from streaming_runtime.context import InvocationContext
 from streaming_runtime.errors import MarshalError, UnmarshalError
 from streaming_runtime.logging_setup import current_request_id, current_tenant_id
-from streaming_runtime.response import StreamingResponse
+from streaming_runtime.response import RawStreamingResponse, StreamingResponse
 from streaming_runtime.streamer import report_error, stream_response
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at start-up (type checkers see True)
@@ -72,11 +72,14 @@ def _deliver(
     config: RuntimeConfig,
     bridge: AsyncBridge,
 ) -> None:
-    """Stream a StreamingResponse, (async) iterator or generator; post anything else buffered."""
+    """Stream a StreamingResponse (prelude first), a RawStreamingResponse (its own Content-Type, no
+    prelude), an (async) iterator or generator; post anything else buffered."""
     prelude: bytes | None = None
     if isinstance(result, StreamingResponse):
         content_type, prelude = wire.CONTENT_TYPE_HTTP_INTEGRATION, result.prelude()
         pieces = _pieces(result.body, bridge)
+    elif isinstance(result, RawStreamingResponse):
+        content_type, pieces = result.content_type, _pieces(result.body, bridge)
     elif hasattr(result, "__aiter__"):
         content_type, pieces = wire.CONTENT_TYPE_OCTET_STREAM, bridge.iterate(result)
     elif isinstance(result, Iterator):

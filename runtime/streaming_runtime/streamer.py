@@ -9,6 +9,7 @@ from streaming_runtime import wire
 from streaming_runtime.client import Invocation, ResponseStream, RuntimeApiClient
 from streaming_runtime.errors import (
     ErrorPayload,
+    FunctionError,
     InvalidStreamItem,
     ResponseSizeTooLarge,
     StreamInterruptedError,
@@ -91,7 +92,10 @@ def _write_all(
         except Exception as exc:
             payload = ErrorPayload.from_exception(exc, request_id=request_id)
             logger.error(
-                "Handler failed mid-stream: %s: %s", payload.error_type, payload.error_message, exc_info=exc
+                "Handler failed mid-stream: %s: %s",
+                payload.error_type,
+                payload.error_message,
+                exc_info=_traceback_of(exc),
             )
             return wire.error_trailers(payload.to_json())
     return None
@@ -116,8 +120,15 @@ def next_piece(pieces: Iterator[Any]) -> bytes | None:
 def report_error(*, client: RuntimeApiClient, invocation: Invocation, exc: BaseException) -> None:
     """Log an invocation failure and POST it to /error (nothing of the response has been sent)."""
     payload = ErrorPayload.from_exception(exc, request_id=invocation.request_id)
-    logger.error("Invocation failed: %s: %s", payload.error_type, payload.error_message, exc_info=exc)
+    logger.error(
+        "Invocation failed: %s: %s", payload.error_type, payload.error_message, exc_info=_traceback_of(exc)
+    )
     client.post_error(invocation, payload=payload)
+
+
+def _traceback_of(exc: BaseException) -> BaseException | None:
+    """What to log a traceback of: not a `FunctionError`, which the handler raised on purpose."""
+    return None if isinstance(exc, FunctionError) else exc
 
 
 def close_quietly(pieces: Iterator[Any]) -> None:

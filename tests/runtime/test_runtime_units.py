@@ -24,7 +24,13 @@ GOOD = {
 def test_public_exports() -> None:
     import streaming_runtime
 
-    assert sorted(streaming_runtime.__all__) == ["InvocationContext", "StreamingResponse", "run"]
+    assert sorted(streaming_runtime.__all__) == [
+        "FunctionError",
+        "InvocationContext",
+        "RawStreamingResponse",
+        "StreamingResponse",
+        "run",
+    ]
     assert callable(run) and StreamingResponse and InvocationContext
 
 
