@@ -69,8 +69,8 @@ bench: setup  ## run the benchmarks and write bench/RESULTS.md
 demo: setup  ## stream one prompt through emulator, runtime, handler and the offline Bedrock stand-in
 	$(PY) -m emulator demo
 
-local: setup  ## serve the emulator on 127.0.0.1:$(PORT) until Ctrl-C (chat page at /_emulator/)
-	$(PY) -m emulator serve --port $(PORT) $(ARGS)
+local: setup  ## serve the emulator on 127.0.0.1:$(PORT) and its Lambda API on 127.0.0.1:3001 until Ctrl-C (chat page at /_emulator/)
+	$(PY) -m emulator serve --port $(PORT) --lambda-api-port 3001 $(ARGS)
 
 # `make smoke` without URL stops here, before any set-up, with a one-line message.
 ifneq ($(filter smoke,$(MAKECMDGOALS)),)

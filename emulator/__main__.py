@@ -59,9 +59,16 @@ class _Service(Protocol):
     def close(self) -> None: ...
 
 
-def _serve_until_signal(*, host: str, label: str, start: Callable[[], _Service], path: str = "") -> int:
-    """Start a server, print `label: URL` (the server's URL then `path`) once it accepts requests,
-    serve until SIGINT/SIGTERM."""
+def _serve_until_signal(
+    *,
+    host: str,
+    label: str,
+    start: Callable[[], _Service],
+    path: str = "",
+    more_lines: Callable[[], Sequence[str]] = tuple,
+) -> int:
+    """Start a server, print `label: URL` (the server's URL then `path`) and `more_lines()` once it
+    accepts requests, serve until SIGINT/SIGTERM."""
     _warn_if_exposed(host)
     stop = _stop_on_signal()
     try:
@@ -71,6 +78,8 @@ def _serve_until_signal(*, host: str, label: str, start: Callable[[], _Service],
         return 1
     try:
         print(f"{label}: {service.url}{path}", flush=True)
+        for line in more_lines():
+            print(line, flush=True)
         _wait(stop)
     finally:
         service.close()
@@ -79,11 +88,18 @@ def _serve_until_signal(*, host: str, label: str, start: Callable[[], _Service],
 
 def serve(config: EmulatorConfig) -> int:
     """`python -m emulator serve`: the Function URL (or with --front rest the REST API's stage URL,
-    `API URL: http://HOST:PORT/STAGE/`) until Ctrl-C."""
-    if config.front == "rest":
-        start = Emulator(config).start
-        return _serve_until_signal(host=config.host, label="API URL", start=start, path=f"{config.stage}/")
-    return _serve_until_signal(host=config.host, label="Function URL", start=Emulator(config).start)
+    `API URL: http://HOST:PORT/STAGE/`), and with --lambda-api-port a second line
+    `Lambda API: http://HOST:P`, until Ctrl-C."""
+    emulator = Emulator(config)
+
+    def lambda_api_line() -> Sequence[str]:
+        url = emulator.lambda_api_url
+        return () if url is None else (f"Lambda API: {url}",)
+
+    label, path = ("API URL", f"{config.stage}/") if config.front == "rest" else ("Function URL", "")
+    return _serve_until_signal(
+        host=config.host, label=label, start=emulator.start, path=path, more_lines=lambda_api_line
+    )
 
 
 def bedrock_stub(host: str, port: int) -> int:

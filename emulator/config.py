@@ -26,6 +26,8 @@ AUTH_TYPES = ("NONE", "AWS_IAM")
 FRONTS = ("function-url", "rest")
 DEFAULT_STAGE = "prod"  # CDK's default stage name
 _STAGE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+_FUNCTION_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # Lambda's rule for a function's own name
+DEFAULT_FUNCTION_NAME = "bedrock-streaming-function"
 
 
 class ConfigError(ValueError):
@@ -52,12 +54,13 @@ class EmulatorConfig:
     region: str = "us-east-1"
     max_queue: int = 64
     log_level: str = "INFO"
-    function_name: str = "bedrock-streaming-function"
+    function_name: str = DEFAULT_FUNCTION_NAME
     fault_injection: bool = False
     front: str = "function-url"  # or "rest": the emulated API Gateway REST API
     stage: str = DEFAULT_STAGE
     api_keys: tuple[ApiKey, ...] | None = None  # --front rest: the keys every request must present
     cognito: CognitoSettings | None = None  # --front rest: the user pool whose ID tokens are accepted
+    lambda_api_port: int | None = None  # set: the Lambda API (Invoke, InvokeWithResponseStream) on that port
 
     @property
     def is_loopback(self) -> bool:
@@ -90,6 +93,7 @@ class EmulatorConfig:
         if not task_root.is_dir():
             raise ConfigError(f"--task-root {task_root} is not a directory")
         front, stage, api_keys, cognito = _rest_options(args)
+        function_name, lambda_api_port = _lambda_api_options(args)
         return cls(
             host=args.host,
             port=args.port,
@@ -112,7 +116,23 @@ class EmulatorConfig:
             stage=stage,
             api_keys=api_keys,
             cognito=cognito,
+            function_name=function_name,
+            lambda_api_port=lambda_api_port,
         )
+
+
+def _lambda_api_options(args: argparse.Namespace) -> tuple[str, int | None]:
+    """--function-name and --lambda-api-port, checked: a name Lambda would take, a port other than the
+    Function URL's."""
+    name = getattr(args, "function_name", None) or DEFAULT_FUNCTION_NAME
+    if not _FUNCTION_NAME.match(name):
+        raise ConfigError(f"--function-name {name!r} is not a function name (1-64 letters, digits, '-', '_')")
+    port = getattr(args, "lambda_api_port", None)
+    if port is not None and not 0 <= port <= 65535:
+        raise ConfigError(f"--lambda-api-port {port} is not a port (0-65535)")
+    if port is not None and port != 0 and port == args.port:
+        raise ConfigError(f"--lambda-api-port {port} is the Function URL's --port too")
+    return name, port
 
 
 def _rest_options(
@@ -247,6 +267,23 @@ def add_rest_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_lambda_api_arguments(parser: argparse.ArgumentParser) -> None:
+    """`serve --lambda-api-port P` and the function's name, which the Lambda API's paths name."""
+    parser.add_argument(
+        "--lambda-api-port",
+        type=int,
+        default=None,
+        metavar="P",
+        help="also serve the Lambda API (Invoke, InvokeWithResponseStream) on port P; 0 picks a free one",
+    )
+    parser.add_argument(
+        "--function-name",
+        default=DEFAULT_FUNCTION_NAME,
+        metavar="NAME",
+        help=f"AWS_LAMBDA_FUNCTION_NAME and the Lambda API's FunctionName (default {DEFAULT_FUNCTION_NAME})",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The `python -m emulator` argument parser with its subcommands."""
     parser = argparse.ArgumentParser(
@@ -256,6 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="serve a Function URL (or a REST API) until Ctrl-C")
     add_serve_arguments(serve)
     add_rest_arguments(serve)
+    add_lambda_api_arguments(serve)
     demo = commands.add_parser("demo", help="stream one prompt through the local function, print stats, exit")
     add_serve_arguments(demo)
     demo.add_argument("--prompt", default=None, help="prompt to send (default: a demo prompt)")
@@ -271,4 +309,5 @@ def parse_serve_args(argv: Sequence[str]) -> EmulatorConfig:
     parser = argparse.ArgumentParser(prog="python -m emulator serve")
     add_serve_arguments(parser)
     add_rest_arguments(parser)
+    add_lambda_api_arguments(parser)
     return EmulatorConfig.from_args(parser.parse_args(list(argv)))

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 from streaming_runtime import wire
 
+from emulator.invocation_log import InvocationLog
+
 
 class RuntimeApiRequestError(Exception):
     """A Runtime API request Lambda would refuse; carries the status and error type to render."""
@@ -122,6 +124,7 @@ class Invocation:
         self.delivered_at: float | None = None
         self.finished_at: float | None = None
         self.outcome: ResponseEvent | None = None
+        self.log = InvocationLog()  # its execution log's tail (the Lambda API's LogResult)
         self._state = State.PENDING
         self._lock = threading.Lock()
         self._done = threading.Event()

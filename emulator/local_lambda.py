@@ -1,5 +1,5 @@
-"""The in-process emulator: the Bedrock stand-in, the sandbox pool and the Function URL, started and
-stopped together (`serve` and `demo` both use it)."""
+"""The in-process emulator: the Bedrock stand-in, the sandbox pool, the Function URL and (with
+`--lambda-api-port`) the Lambda API, started and stopped together (`serve` and `demo` both use it)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ from emulator.bedrock_stub import BedrockStub
 from emulator.config import EmulatorConfig
 from emulator.faults import FaultInjector
 from emulator.function_url import FunctionUrlServer
+from emulator.http_base import EmulatorHTTPServer
+from emulator.lambda_api import LambdaApiServer
 from emulator.managed_sandbox import ManagedSandbox
 from emulator.metrics_summary import MetricsSummary
 from emulator.pool import Pool
@@ -58,6 +60,8 @@ class Emulator:
         self.pool = Pool(max_queue=config.max_queue)
         self.bedrock: _Closable | None = None
         self.server: FunctionUrlServer | None = None
+        self.lambda_api: LambdaApiServer | None = None
+        self._serving: list[EmulatorHTTPServer] = []  # shutdown() would wait forever on any other
         self.faults = FaultInjector() if config.fault_injection else None
 
     @property
@@ -67,6 +71,11 @@ class Emulator:
         host = self.config.host
         shown = f"[{host}]" if ":" in host else host
         return f"http://{shown}:{self.server.port}/"
+
+    @property
+    def lambda_api_url(self) -> str | None:
+        """The Lambda API's endpoint URL (no trailing slash, as `endpoint_url` takes it), when served."""
+        return self.lambda_api.url if self.lambda_api is not None else None
 
     def start(self) -> Emulator:
         """Start the stand-in (if used), the runtime processes and the Function URL."""
@@ -96,6 +105,8 @@ class Emulator:
         self.server = FunctionUrlServer(
             config=config, pool=self.pool, known_credentials=known, faults=self.faults, metrics=self.metrics
         )
+        if config.lambda_api_port is not None:
+            self.lambda_api = LambdaApiServer(config=config, pool=self.pool, known_credentials=known)
         # --max-concurrency: Lambda Managed Instances environments, each serving that many at once.
         environment = Sandbox if config.max_concurrency is None else ManagedSandbox
         sandboxes = [
@@ -114,13 +125,19 @@ class Emulator:
         self.pool.add(sandboxes)
         for sandbox in sandboxes:
             sandbox.ensure_process()  # pre-warm, so the first request only pays for what Lambda would
-        self.server.serve_in_thread("function-url")
+        for server, name in ((self.server, "function-url"), (self.lambda_api, "lambda-api")):
+            if server is not None:
+                server.serve_in_thread(name)
+                self._serving.append(server)
 
     def close(self) -> None:
         """Stop accepting requests, then stop every runtime process group and the stand-in."""
-        if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
+        for server in (self.server, self.lambda_api):
+            if server is not None:
+                if server in self._serving:
+                    server.shutdown()
+                server.server_close()
+        self._serving.clear()
         for sandbox in self.pool.sandboxes:
             sandbox.close()
         if self.bedrock is not None:

@@ -1,6 +1,7 @@
 """A runtime process's output (stdout and stderr, one pipe), read line by line on a thread of its own:
 every line copied unchanged to the emulator's log (stderr), as CloudWatch Logs keeps a function's
-output, and every EMF document line (`{"_aws":…`) handed to the metrics summary as well.
+output, every EMF document line (`{"_aws":…`) handed to the metrics summary as well, and every line
+(pieces of a long one) to the sandbox's `on_line`, which keeps the invocations' log tails.
 
 The reader does little per line (one write and flush to the log, a JSON parse for a document), and the
 pipe is enlarged to 1 MiB where Linux allows it, so a runtime writing in bursts is not held up by it. A
@@ -30,11 +31,13 @@ _PREFIX = EMF_PREFIX.encode("ascii")
 
 @dataclass(frozen=True, slots=True)
 class OutputRouting:
-    """Where a runtime's lines go: all to the log (EMF documents only when `log_documents`), and each EMF
-    document line to `on_document` too."""
+    """Where a runtime's lines go: all to the log (EMF documents only when `log_documents`), each EMF
+    document line to `on_document` too, and every line to `on_line` (documents included: they are in
+    a function's CloudWatch log)."""
 
     on_document: Callable[[bytes], None] | None = None
     log_documents: bool = True
+    on_line: Callable[[bytes], None] | None = None
 
 
 def write_to_log(data: bytes) -> None:
@@ -86,10 +89,16 @@ class RuntimeOutput:
         document = at_line_start and piece.startswith(_PREFIX)
         if not document or self._routing.log_documents:
             write_to_log(piece)
+        # A bug in a consumer must not stop the draining, or the runtime blocks on a full pipe.
+        if self._routing.on_line is not None:
+            try:
+                self._routing.on_line(piece)
+            except Exception:
+                log.exception("could not keep a log line for the invocations in flight")
         if document and self._routing.on_document is not None:
             try:
                 self._routing.on_document(piece)
-            except Exception:  # a bug in the summary must not stop the draining, or the runtime blocks
+            except Exception:
                 log.exception("could not count an EMF document")
 
 

@@ -9,6 +9,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 
 from emulator.config import EmulatorConfig
 from emulator.faults import FaultInjector
@@ -52,7 +53,8 @@ class Sandbox:
         self._bedrock_url = bedrock_url
         self._host_environ = dict(host_environ)
         self._on_free = on_free
-        self._output = output or OutputRouting()
+        # Every line of the runtime also goes to the log tail of the invocations in flight.
+        self._output = replace(output or OutputRouting(), on_line=self._record_output)
         self._lock = threading.RLock()
         self._init_reported: RuntimeProcess | None = None
         self._served_by: dict[str, RuntimeProcess | None] = {}  # request id -> the process it went to
@@ -142,7 +144,13 @@ class Sandbox:
         with self._lock:
             self._served_by[invocation.request_id] = self.process
             self.invocations += 1
-        lambda_log.info("START RequestId: %s Version: $LATEST", invocation.request_id)
+        start = f"START RequestId: {invocation.request_id} Version: $LATEST"
+        invocation.log.append_line(start)
+        lambda_log.info("%s", start)
+
+    def _record_output(self, line: bytes) -> None:
+        for invocation in self.slot.in_flight():
+            invocation.log.append(line)
 
     def _on_done(self, invocation: Invocation) -> None:
         # The process that served it, even when a timeout or crash has already forgotten it.
@@ -153,6 +161,8 @@ class Sandbox:
             # Claimed here, in completion order: the report threads may run in either order.
             init_ms = self._claim_init_duration(invocation, process)
             threading.Thread(target=self._report, args=(invocation, process, init_ms), daemon=True).start()
+        else:
+            invocation.log.close()  # it never reached a runtime: no END or REPORT
         self._on_free(self)
 
     def _claim_init_duration(self, invocation: Invocation, process: RuntimeProcess | None) -> float | None:
@@ -176,8 +186,12 @@ class Sandbox:
         ]
         if init_ms is not None:
             fields.append(f"Init Duration: {init_ms:.2f} ms")
-        lambda_log.info("END RequestId: %s", invocation.request_id)
-        lambda_log.info("\t".join(fields))
+        end, report = f"END RequestId: {invocation.request_id}", "\t".join(fields)
+        lambda_log.info("%s", end)
+        lambda_log.info("%s", report)
+        invocation.log.append_line(end)
+        invocation.log.append_line(report)
+        invocation.log.close()
 
     def _on_timeout(self, invocation: Invocation) -> None:
         """Lambda's classic timeout: the whole environment is reset (its runtime killed)."""
@@ -229,12 +243,11 @@ class Sandbox:
 
 
 def log_timeout(invocation: Invocation) -> FunctionFailed:
-    """Log Lambda's timeout line for `invocation`; the failure its client gets."""
-    lambda_log.info(
-        "%s Task timed out after %.2f seconds",
-        time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()),
-        invocation.timeout_s,
-    )
+    """Log Lambda's timeout line for `invocation` (also in its log tail); the failure its client gets."""
+    now = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
+    line = f"{now} Task timed out after {invocation.timeout_s:.2f} seconds"
+    lambda_log.info("%s", line)
+    invocation.log.append_line(line)
     return FunctionFailed(TIMED_OUT, f"Task timed out after {invocation.timeout_s:.2f} seconds")
 
 

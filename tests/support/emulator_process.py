@@ -1,4 +1,5 @@
-"""Runs `python -m emulator serve --port 0 ...` as a subprocess for tests: its URL, its log, and its stop."""
+"""Runs `python -m emulator serve --port 0 ...` as a subprocess for tests: its URL (and, with
+`--lambda-api-port`, its Lambda API's URL), its log, and its stop."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ REPO = Path(__file__).resolve().parents[2]
 READY_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 20.0
 _URL_LINE = re.compile(r"Function URL: (http://127\.0\.0\.1:\d+/)")
+_LAMBDA_API_LINE = re.compile(r"^Lambda API: (http://127\.0\.0\.1:\d+)$", re.MULTILINE)
 
 # Fixed test credentials: `--auth AWS_IAM` verifies signatures with them, and the runtime receives them.
 TEST_ACCESS_KEY = "AKIDEMULATORTEST"
@@ -54,7 +56,8 @@ def hermetic_env(**extra: str) -> dict[str, str]:
 
 
 class EmulatorProcess:
-    """A running emulator: `.url`, everything it and its runtimes printed (`log()`), and `stop()`.
+    """A running emulator: `.url`, `.lambda_api_url` (None without `--lambda-api-port`), everything it
+    and its runtimes printed (`log()`), and `stop()`.
 
     Use it as a context manager, or call `stop()` in a `finally`.
     """
@@ -85,6 +88,7 @@ class EmulatorProcess:
             reader.start()
         try:
             self.url = self._wait_ready()
+            self.lambda_api_url = self._wait_lambda_api() if "--lambda-api-port" in args else None
         except BaseException:
             self.stop()
             raise
@@ -133,6 +137,17 @@ class EmulatorProcess:
                 self._urls.put(match.group(1))
         if watch_for_url:
             self._urls.put(None)
+
+    def _wait_lambda_api(self) -> str:
+        """The `Lambda API: URL` line's URL (printed right after the Function URL's)."""
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if match := _LAMBDA_API_LINE.search(self.log()):
+                return match.group(1)
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.02)
+        raise AssertionError(f"no 'Lambda API:' ready line:\n{self.log()}")
 
     def _wait_ready(self) -> str:
         try:
