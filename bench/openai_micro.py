@@ -21,6 +21,7 @@ from bedrock_handler.chat import ChatRequest
 from bedrock_handler.config import HandlerConfig
 from bedrock_handler.invocation import respond
 from bedrock_handler.model import ModelEvent, StreamEnd, TextDelta
+from streaming_runtime import StreamingResponse
 
 from bench.cold_harness import round_order
 from bench.openai_path import (
@@ -113,6 +114,7 @@ def invoke(event: dict[str, Any], model: FakeModel, config: HandlerConfig) -> tu
     # The handler's bodies are iterators of str; encoded as the runtime encodes them before sending.
     pieces = [piece.encode("utf-8") for piece in cast("Iterable[str]", response.body)]
     ended = clock()
+    assert isinstance(response, StreamingResponse)  # an HTTP event's, never a direct one's
     return Invocation(returned - started, ended - returned), response.status_code, b"".join(pieces)
 
 

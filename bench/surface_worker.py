@@ -37,6 +37,7 @@ import bedrock_handler
 from bedrock_handler.config import HandlerConfig
 from bedrock_handler.invocation import respond
 from bedrock_handler.model import BedrockModelStream
+from streaming_runtime import StreamingResponse
 
 HANDLER_PACKAGE = "bedrock_handler"
 
@@ -122,6 +123,7 @@ class Bench:
         response = respond(self.events[kind], _Context(), config=self.config, model=self.model)
         pieces = [piece.encode("utf-8") for piece in cast("Iterable[str]", response.body)]
         ended = clock()
+        assert isinstance(response, StreamingResponse)  # an HTTP event's, never a direct one's
         return ended - started, response.status_code, b"".join(pieces)
 
     def check(self, kinds: list[str]) -> dict[str, Any]:

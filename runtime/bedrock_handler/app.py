@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from typing import Any
 
-from streaming_runtime import StreamingResponse
+from streaming_runtime import RawStreamingResponse, StreamingResponse
 
 from bedrock_handler import invoke_formats
 from bedrock_handler.config import ConfigError, HandlerConfig
@@ -38,6 +36,6 @@ def _init() -> tuple[HandlerConfig, BedrockModelStream]:
 CONFIG, MODEL = _init()
 
 
-def handler(event: Mapping[str, Any], context: InvocationContext) -> StreamingResponse:
-    """Stream a Bedrock reply to a Function URL request (see invocation.respond)."""
+def handler(event: object, context: InvocationContext) -> StreamingResponse | RawStreamingResponse:
+    """Stream a Bedrock reply to a Function URL, REST API or direct request (see invocation.respond)."""
     return respond(event, context, config=CONFIG, model=MODEL)

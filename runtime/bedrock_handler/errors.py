@@ -90,7 +90,13 @@ class ModelStreamError(Exception):
 
 
 class StreamInterruptedError(Exception):
-    """Raised out of the body generator so the runtime ends the response with error trailers."""
+    """Raised out of the body generator so the runtime ends the response with error trailers; it carries
+    the model stream's `error_type` and `message` (its text is `<error_type>: <message>`)."""
+
+    def __init__(self, error_type: str, message: str) -> None:
+        super().__init__(f"{error_type}: {message}")
+        self.error_type = error_type
+        self.message = message
 
 
 # Bedrock error code -> (HTTP status, our error type). Anything Bedrock still rejects after our own

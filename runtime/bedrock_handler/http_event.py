@@ -91,24 +91,22 @@ def json_object(text: str) -> dict[str, Any]:
 
 
 def from_event(event: object) -> HttpRequest | None:
-    """The request of a Function URL (2.0) or REST API (1.0, told by its `httpMethod`) event; None for API
-    Gateway's completion notification (`invokeCompletionStatus`, with neither `httpMethod` nor
-    `requestContext.http`). Never raises: anything else is read as a Function URL event."""
+    """The request of a REST API event (payload 1.0: it has `httpMethod`) or a Function URL event (payload
+    2.0: its `requestContext.http` is an object), told apart in that order; None for any other event (API
+    Gateway's completion notification, or a direct invocation: see `invocation.respond`). Never raises."""
     event = _object(event)
     if "httpMethod" in event:
         return HttpRequest(**rest_event.request_fields(event))
     context = _object(event.get("requestContext"))
     http = context.get("http")
     if type(http) is not dict and not isinstance(http, Mapping):
-        if "invokeCompletionStatus" in event:
-            return None
-        http = {}
+        return None
     return _function_url(event, context, http)
 
 
 def from_function_url(event: object) -> HttpRequest:
-    """The request of a Function URL event. Never raises: a direct invoke can send any JSON, so a part
-    that is missing or of the wrong type is treated as absent and judged later by the endpoint."""
+    """The request of a Function URL event. Never raises: a part that is missing or of the wrong type is
+    treated as absent and judged later by the endpoint."""
     event = _object(event)
     context = _object(event.get("requestContext"))
     return _function_url(event, context, _object(context.get("http")))

@@ -1,5 +1,6 @@
 """One invocation: route the request to its API's edge, call the model and wait for its first text before
-committing a status, then stream the encoded deltas (API Gateway's completion notification: acknowledged)."""
+committing a status, then stream the encoded deltas, with an HTTP prelude or, for a direct invocation,
+without (API Gateway's completion notification: acknowledged)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,12 @@ import time
 from collections.abc import Callable, Generator, Iterator, Mapping
 from typing import Any, Protocol
 
-from streaming_runtime import StreamingResponse
+from streaming_runtime import FunctionError, RawStreamingResponse, StreamingResponse
 
-from bedrock_handler import cors, http_event, metrics, openai_models, routes
+from bedrock_handler import cors, direct_event, http_event, metrics, openai_models, routes
 from bedrock_handler.config import HandlerConfig
 from bedrock_handler.deadline import DeadlineWatchdog
-from bedrock_handler.edges import Call, edge_for
+from bedrock_handler.edges import Call, Edge, edge_for
 from bedrock_handler.errors import (
     DeadlineError,
     HandlerError,
@@ -177,23 +178,26 @@ def _elapsed_ms(started: float, clock: Callable[[], float]) -> int:
 
 
 def respond(
-    event: Mapping[str, Any],
+    event: object,
     context: InvocationContext,
     *,
     config: HandlerConfig,
     model: ModelStream,
     clock: Callable[[], float] = time.monotonic,
     wall_clock: Callable[[], float] = time.time,
-) -> StreamingResponse:
-    """The response for one Function URL or REST API event: an error status, a model listing, embeddings,
-    or a 200 whose body streams the reply; for API Gateway's completion notification, an empty 200.
+) -> StreamingResponse | RawStreamingResponse:
+    """The response for one event. A Function URL or REST API event gets an error status, a model listing,
+    embeddings, or a 200 whose body streams the reply; API Gateway's completion notification an empty 200;
+    any other event is a direct invocation (see `_direct`).
 
     The body's first piece is pulled here, before the status is fixed, so a model stream that fails before
     its first text delta still gets an error status (nothing has reached the client yet).
     """
     http = http_event.from_event(event)
     if http is None:
-        return _acknowledge_completion(event)
+        if isinstance(event, dict) and "invokeCompletionStatus" in event:
+            return _acknowledge_completion(event)
+        return _direct(event, context, config=config, model=model, clock=clock, wall_clock=wall_clock)
     response = _respond(http, context, config=config, model=model, clock=clock, wall_clock=wall_clock)
     if config.cors_allowed_origins:
         return cors.allow_origin(response, http, config.cors_allowed_origins)
@@ -212,9 +216,8 @@ def _respond(
     request_id = getattr(context, "aws_request_id", "")
     endpoint, model_id = routes.route(http.path)
     api = metrics.API_NATIVE if endpoint == routes.Endpoint.NATIVE_CHAT else metrics.API_OPENAI
-    record = _Record(request_id=request_id, started=clock(), config=config, api=api, wall_clock=wall_clock)
+    record = _new_record(context, api, config=config, clock=clock, wall_clock=wall_clock)
     record.door, record.principal = http.door, http.principal
-    record.trace_header = getattr(context, "xray_trace_id", None)
     edge = edge_for(endpoint)
     try:
         if endpoint in (routes.Endpoint.OPENAI_MODELS, routes.Endpoint.OPENAI_MODEL):
@@ -224,7 +227,93 @@ def _respond(
             return listing
         if endpoint == routes.Endpoint.OPENAI_EMBEDDINGS:
             return _embeddings(http, context, config=config, model=model, record=record, clock=clock)
-        call = edge.open_call(http, config, request_id, int(wall_clock()))
+    except HandlerError as exc:
+        _refused(record, exc, clock)
+        return edge.error_response(exc, request_id)
+    try:
+        call, first, chunks = _open(
+            http, edge, context, config=config, model=model, record=record, clock=clock, wall_clock=wall_clock
+        )
+    except HandlerError as exc:  # already on the record
+        return edge.error_response(exc, request_id)
+    return StreamingResponse(_resume(first, chunks), status_code=200, headers=dict(call.encoder.headers))
+
+
+def _direct(
+    event: object,
+    context: InvocationContext,
+    *,
+    config: HandlerConfig,
+    model: ModelStream,
+    clock: Callable[[], float],
+    wall_clock: Callable[[], float],
+) -> RawStreamingResponse:
+    """A direct invocation (Lambda's Invoke API, no HTTP): the reply streamed without a prelude under its
+    format's Content-Type. A failure before the first byte raises a `FunctionError` with the error type
+    and message an HTTP door's error body would carry; after it, the stream ends with the runtime's error
+    trailers of that type (an NDJSON or OpenAI stream has its in-band error first)."""
+    record = _new_record(
+        context, direct_event.api_of(event), config=config, clock=clock, wall_clock=wall_clock
+    )
+    record.door = direct_event.DIRECT  # Lambda tells the function nothing of who called: no principal
+    try:
+        try:
+            http = direct_event.request_of(event)
+        except HandlerError as exc:
+            _refused(record, exc, clock)
+            raise
+        edge = edge_for(routes.route(http.path)[0])
+        call, first, chunks = _open(
+            http, edge, context, config=config, model=model, record=record, clock=clock, wall_clock=wall_clock
+        )
+    except HandlerError as exc:  # already on the record
+        raise FunctionError(exc.error_type, exc.message) from None
+    return RawStreamingResponse(
+        _direct_body(first, chunks), content_type=call.encoder.headers["content-type"]
+    )
+
+
+def _new_record(
+    context: InvocationContext,
+    api: str,
+    *,
+    config: HandlerConfig,
+    clock: Callable[[], float],
+    wall_clock: Callable[[], float],
+) -> _Record:
+    record = _Record(
+        request_id=getattr(context, "aws_request_id", ""),
+        started=clock(),
+        config=config,
+        api=api,
+        wall_clock=wall_clock,
+    )
+    record.trace_header = getattr(context, "xray_trace_id", None)
+    return record
+
+
+def _refused(record: _Record, exc: HandlerError, clock: Callable[[], float]) -> None:
+    """Log a refusal before the model stream started: its status and error type."""
+    record.status, record.error_type = exc.status, exc.error_type
+    record.emit(clock)
+
+
+def _open(
+    http: http_event.HttpRequest,
+    edge: Edge,
+    context: InvocationContext,
+    *,
+    config: HandlerConfig,
+    model: ModelStream,
+    record: _Record,
+    clock: Callable[[], float],
+    wall_clock: Callable[[], float],
+) -> tuple[Call, str | None, Generator[str, None, None]]:
+    """Parse a chat request, start the model stream and pull the body's first piece (None: an empty body),
+    so that any failure until then can still be refused. Raises `HandlerError` for a refused request or a
+    stream that failed before its first piece, the record already emitted."""
+    try:
+        call = edge.open_call(http, config, record.request_id, int(wall_clock()))
         record.model_id, record.output_format = call.request.model_id, call.encoder.name
         record.caller = call.caller
         spare_ms = context.get_remaining_time_in_millis() - config.deadline_margin_ms
@@ -234,18 +323,12 @@ def _respond(
         record.model_called = True
         stream = model.stream(call.request)
     except HandlerError as exc:
-        record.status, record.error_type = exc.status, exc.error_type
-        record.emit(clock)
-        return edge.error_response(exc, request_id)
+        _refused(record, exc, clock)
+        raise
     chunks = _body(
         call, stream, context=context, config=config, record=record, clock=clock, deadline=deadline
     )
-    try:
-        first = next(chunks, None)
-    except HandlerError as exc:  # the stream failed before anything was sent; `_body` has logged it
-        return edge.error_response(exc, request_id)
-    body = _resume(first, chunks)
-    return StreamingResponse(body, status_code=200, headers=dict(call.encoder.headers))
+    return call, next(chunks, None), chunks  # a HandlerError out of `next`: `_body` has emitted the record
 
 
 def _acknowledge_completion(event: Mapping[str, Any]) -> StreamingResponse:
@@ -298,6 +381,19 @@ def _resume(first: str | None, rest: Generator[str, None, None]) -> Iterator[str
         if first is not None:
             yield first
         yield from rest
+    finally:
+        rest.close()
+
+
+def _direct_body(first: str | None, rest: Generator[str, None, None]) -> Iterator[str]:
+    """`_resume` for a direct invocation: a failure after the first byte becomes a `FunctionError` of its
+    own error type, so the error trailers carry that type rather than an exception's class name."""
+    try:
+        if first is not None:
+            yield first
+        yield from rest
+    except StreamInterruptedError as exc:
+        raise FunctionError(exc.error_type, exc.message) from None
     finally:
         rest.close()
 
@@ -357,7 +453,7 @@ def _body(
             raise before_first_text(exc) from exc
         if in_band := encoder.error(exc):
             yield in_band
-        raise StreamInterruptedError(f"{exc.error_type}: {exc.message}") from exc
+        raise StreamInterruptedError(exc.error_type, exc.message) from exc
     finally:
         stream.close()
         record.emit(clock)

@@ -365,7 +365,8 @@ def test_an_http_event_is_never_taken_for_a_completion() -> None:
     assert read(with_method).door == "rest-api"
     with_http = {**COMPLETION_SUCCESS, "requestContext": {"http": {"method": "POST"}}, "rawPath": "/"}
     assert read(with_http).door == "function-url"
-    assert read({"invokeCompletion": "Success"}).door == "function-url"  # not the notification's key
+    # not the notification's key, and no HTTP event: a direct invocation (see test_direct_event.py)
+    assert from_event({"invokeCompletion": "Success"}) is None
 
 
 # --- fuzzed shapes never raise -------------------------------------------------------------------------
@@ -434,10 +435,15 @@ def test_fuzzed_rest_events_never_raise(event: dict[str, Any]) -> None:
 )
 def test_any_json_never_raises(event: Any) -> None:
     http = from_event(event)
-    if http is None:
-        assert "invokeCompletionStatus" in event and "httpMethod" not in event
+    is_rest = isinstance(event, dict) and "httpMethod" in event
+    context = event.get("requestContext") if isinstance(event, dict) else None
+    is_function_url = isinstance(context, dict) and isinstance(context.get("http"), dict)
+    if http is None:  # a completion notification or a direct invocation: told apart by `respond`
+        assert not is_rest and not is_function_url
     else:
         _well_formed(http)
+        assert http.door == ("rest-api" if is_rest else "function-url")
+        assert is_rest or is_function_url
 
 
 # --- end to end through `respond` (real botocore, the real stand-in) -----------------------------------
