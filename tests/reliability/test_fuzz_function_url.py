@@ -190,6 +190,16 @@ def invoke_raw(emulator: Emulator, payload: bytes) -> tuple[list[object], float]
             return events, time.monotonic() - started
 
 
+def is_direct(event: object) -> bool:
+    """Whether the handler reads an event as a direct invocation: neither a REST API event (`httpMethod`),
+    nor a Function URL event (an object `requestContext.http`), nor API Gateway's completion notice."""
+    if not isinstance(event, dict):
+        return True
+    context = event.get("requestContext")
+    function_url = isinstance(context, dict) and isinstance(context.get("http"), dict)
+    return not ("httpMethod" in event or function_url or "invokeCompletionStatus" in event)
+
+
 @fuzz_settings(EXAMPLES)
 @given(case=fs.events)
 @example(case=fs.EventCase(b"[" * 50_000 + b"]" * 50_000, is_json=False, label="deep"))  # was RecursionError
@@ -206,7 +216,18 @@ def test_arbitrary_events_get_a_response_and_the_runtime_survives(
         assert len(events) == 1 and isinstance(events[0], FunctionFailed), events
         assert events[0].error_type == "Runtime.UnmarshalError", events[0]
         return
-    # A JSON event never goes to /error: every handler failure before the first byte is a status.
+    if is_direct(json.loads(case.payload)):
+        # No HTTP event (a JSON value that is no object, a requestContext without its http object): a
+        # direct invocation, whose refusal goes to /error under the handler's error type, no stack trace.
+        event(f"{case.label}: direct {getattr(events[0], 'error_type', 'stream')}")
+        if isinstance(events[0], FunctionFailed):
+            assert len(events) == 1 and events[0].error_type in HANDLER_ERROR_TYPES, events
+            assert events[0].payload["stackTrace"] == [], events[0]
+        else:
+            assert isinstance(events[0], ResponseStart), events
+            assert events[0].content_type != wire.CONTENT_TYPE_HTTP_INTEGRATION, events
+        return
+    # An HTTP event never goes to /error: every handler failure before the first byte is a status.
     assert len(events) >= 2 and not isinstance(events[0], FunctionFailed), events
     start, *chunks, end = events
     assert isinstance(start, ResponseStart) and start.content_type == wire.CONTENT_TYPE_HTTP_INTEGRATION, (
