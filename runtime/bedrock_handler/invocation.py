@@ -23,6 +23,7 @@ from bedrock_handler.errors import (
     StreamInterruptedError,
     before_first_text,
 )
+from bedrock_handler.invocation_record import InvocationRecord, elapsed_ms
 from bedrock_handler.model import (
     ModelEvent,
     ModelStream,
@@ -37,7 +38,6 @@ from bedrock_handler.model import (
 from bedrock_handler.reply import ReplyEncoder, Summary
 
 LOGGER = logging.getLogger("bedrock_handler")
-_EMBEDDINGS = routes.Endpoint.OPENAI_EMBEDDINGS  # produces no output tokens
 
 
 class InvocationContext(Protocol):
@@ -46,135 +46,6 @@ class InvocationContext(Protocol):
     aws_request_id: str
 
     def get_remaining_time_in_millis(self) -> int: ...
-
-
-class _Record:
-    """The fields of the one structured log line and the one metrics document per invocation (filled in
-    as the invocation goes)."""
-
-    # A plain class, not a dataclass: defining a dataclass costs ~0.7 ms of every cold start.
-    __slots__ = (
-        "api",
-        "cache_read_tokens",
-        "cache_write_tokens",
-        "caller",
-        "config",
-        "door",
-        "error_type",
-        "first_token_ms",
-        "guardrail_action",
-        "input_tokens",
-        "model_called",
-        "model_id",
-        "output_format",
-        "output_tokens",
-        "principal",
-        "reasoning_deltas",
-        "request_id",
-        "started",
-        "status",
-        "stop_reason",
-        "trace_header",
-        "wall_clock",
-    )
-
-    def __init__(
-        self,
-        *,
-        request_id: str,
-        started: float,
-        config: HandlerConfig,
-        api: str,
-        wall_clock: Callable[[], float] = time.time,
-    ) -> None:
-        self.request_id = request_id
-        self.started = started
-        self.config = config
-        self.wall_clock = wall_clock
-        self.api = api  # the metrics' `Api` dimension: native or openai
-        self.model_called = False  # whether a Bedrock call was made (its token counts are then metrics)
-        self.reasoning_deltas = 0
-        self.trace_header: str | None = None  # the invocation's X-Ray header (`Root=…;Parent=…`)
-        self.status = 200
-        self.model_id: str | None = None
-        self.output_format: str | None = None
-        self.stop_reason: str | None = None
-        self.error_type: str | None = None
-        self.input_tokens = 0
-        self.output_tokens = 0
-        self.first_token_ms: int | None = None
-        self.caller: str | None = None  # the OpenAI `user` label: a log field, never a metric dimension
-        self.cache_read_tokens = 0
-        self.cache_write_tokens = 0
-        self.guardrail_action: str | None = None  # a guardrail's stated reason (never the text it saw)
-        self.door = http_event.FUNCTION_URL  # which front door the request came through
-        self.principal: str | None = None  # who called (an id or ARN, never a key or token)
-
-    def emit(self, clock: Callable[[], float]) -> None:
-        """The log line, then (unless METRICS=off) the metrics document."""
-        total_ms = _elapsed_ms(self.started, clock)
-        line = {
-            "event": "invocation",
-            "requestId": self.request_id,
-            "status": self.status,
-            "modelId": self.model_id,
-            "format": self.output_format,
-            "stopReason": self.stop_reason,
-            "errorType": self.error_type,
-            "inputTokens": self.input_tokens,
-            "outputTokens": self.output_tokens,
-            "cacheReadTokens": self.cache_read_tokens,
-            "cacheWriteTokens": self.cache_write_tokens,
-            "guardrailAction": self.guardrail_action,
-            "firstTokenMs": self.first_token_ms,
-            "totalMs": total_ms,
-            "caller": self.caller,
-            "door": self.door,
-            "principal": self.principal,
-        }
-        LOGGER.info(json.dumps(line, separators=(",", ":")))
-        if self.config.metrics == "emf":
-            metrics.write(self._metrics_document(total_ms, int(self.wall_clock() * 1000)))
-
-    def _metrics_document(self, total_ms: int, timestamp_ms: int) -> dict[str, object]:
-        outcome = metrics.outcome(self.status, self.stop_reason, self.error_type)
-        values = metrics.invocation_values(
-            outcome_name=outcome,
-            stop_reason=self.stop_reason,
-            duration_ms=total_ms,
-            first_token_ms=self.first_token_ms,
-            model_called=self.model_called,
-            input_tokens=self.input_tokens,
-            output_tokens=None if self.output_format == _EMBEDDINGS else self.output_tokens,
-            cache_read_tokens=self.cache_read_tokens,
-            cache_write_tokens=self.cache_write_tokens,
-            reasoning_deltas=self.reasoning_deltas,
-        )
-        properties: dict[str, object] = {
-            "RequestId": self.request_id,
-            "Outcome": outcome,
-            "Status": self.status,
-            "StopReason": self.stop_reason,
-            "ErrorType": self.error_type,
-            "Format": self.output_format,
-            "Door": self.door,
-            "Principal": self.principal,
-            "Caller": self.caller,
-            "TraceId": metrics.trace_root(self.trace_header),
-        }
-        return metrics.document(
-            namespace=self.config.metrics_namespace,
-            function_name=self.config.function_name,
-            timestamp_ms=timestamp_ms,
-            api=self.api,
-            model_id=self.model_id,
-            values=values,
-            properties=properties,
-        )
-
-
-def _elapsed_ms(started: float, clock: Callable[[], float]) -> int:
-    return round((clock() - started) * 1000)
 
 
 def respond(
@@ -280,8 +151,8 @@ def _new_record(
     config: HandlerConfig,
     clock: Callable[[], float],
     wall_clock: Callable[[], float],
-) -> _Record:
-    record = _Record(
+) -> InvocationRecord:
+    record = InvocationRecord(
         request_id=getattr(context, "aws_request_id", ""),
         started=clock(),
         config=config,
@@ -292,7 +163,7 @@ def _new_record(
     return record
 
 
-def _refused(record: _Record, exc: HandlerError, clock: Callable[[], float]) -> None:
+def _refused(record: InvocationRecord, exc: HandlerError, clock: Callable[[], float]) -> None:
     """Log a refusal before the model stream started: its status and error type."""
     record.status, record.error_type = exc.status, exc.error_type
     record.emit(clock)
@@ -305,7 +176,7 @@ def _open(
     *,
     config: HandlerConfig,
     model: ModelStream,
-    record: _Record,
+    record: InvocationRecord,
     clock: Callable[[], float],
     wall_clock: Callable[[], float],
 ) -> tuple[Call, str | None, Generator[str, None, None]]:
@@ -352,7 +223,7 @@ def _embeddings(
     *,
     config: HandlerConfig,
     model: ModelStream,
-    record: _Record,
+    record: InvocationRecord,
     clock: Callable[[], float],
 ) -> StreamingResponse:
     """`POST …/v1/embeddings`, logged on the invocation line as format `openai-embeddings` with the
@@ -404,7 +275,7 @@ def _body(
     *,
     context: InvocationContext,
     config: HandlerConfig,
-    record: _Record,
+    record: InvocationRecord,
     clock: Callable[[], float],
     deadline: float,
 ) -> Generator[str, None, None]:
@@ -436,7 +307,7 @@ def _body(
             input_tokens=record.input_tokens,
             output_tokens=record.output_tokens,
             first_token_ms=record.first_token_ms,
-            total_ms=_elapsed_ms(record.started, clock),
+            total_ms=elapsed_ms(record.started, clock),
             model_id=call.request.model_id,
             cache_read_tokens=record.cache_read_tokens,
             cache_write_tokens=record.cache_write_tokens,
@@ -465,14 +336,14 @@ def _deltas(
     *,
     context: InvocationContext,
     config: HandlerConfig,
-    record: _Record,
+    record: InvocationRecord,
     clock: Callable[[], float],
 ) -> Iterator[str]:
     """The encoded deltas, until the model ends (recording why and its usage) or time runs short."""
     for event in stream:
         if isinstance(event, TextDelta):  # first: the event of nearly every iteration
             if record.first_token_ms is None:
-                record.first_token_ms = _elapsed_ms(record.started, clock)
+                record.first_token_ms = elapsed_ms(record.started, clock)
             record.output_tokens += 1  # counts deltas until the model reports real usage
             yield encoder.delta(event.text)
         elif isinstance(event, StreamEnd):
@@ -484,14 +355,14 @@ def _deltas(
             continue
         else:
             if record.first_token_ms is None:
-                record.first_token_ms = _elapsed_ms(record.started, clock)
+                record.first_token_ms = elapsed_ms(record.started, clock)
             yield _encoded(encoder, event, record)
         if context.get_remaining_time_in_millis() < config.deadline_margin_ms:
             record.stop_reason = "deadline"
             return
 
 
-def _encoded(encoder: ReplyEncoder, event: ModelEvent, record: _Record) -> str:
+def _encoded(encoder: ReplyEncoder, event: ModelEvent, record: InvocationRecord) -> str:
     """A reasoning or tool-call event in the reply's format."""
     if isinstance(event, ReasoningDelta):
         record.output_tokens += 1
