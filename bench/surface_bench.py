@@ -87,8 +87,8 @@ def cold_section(readings: surface_cold.ColdReadings | None) -> Section:
             passed=added_ms <= first_limit),
         Row("handler modules imported at init: now vs before", len(modules[NOW]), len(modules[BEFORE]),
             "count"),
-        Row("lazily loaded surface modules among them (attachments, openai_tools, reasoning, prompt_cache, "
-            "embeddings, embedding_formats)", len(loaded_lazy), None, "count", target="0",
+        Row("lazily loaded modules among them (attachments, openai_tools, reasoning, prompt_cache, "
+            "embeddings, embedding_formats, direct_event)", len(loaded_lazy), None, "count", target="0",
             passed=not loaded_lazy),
         Row.of("import bedrock_handler.app, cumulative (botocore, the client): now vs before", app[NOW],
                app[BEFORE], "ms"),

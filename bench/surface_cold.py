@@ -17,8 +17,9 @@ PRE_SURFACE = "pre_surface"
 PROMPT = openai_cold.PROMPT  # a text-only request both handlers answer
 OURS = openai_cold.OURS
 BEFORE = cold_contenders.ours(PRE_SURFACE, f"ours before the ConverseStream surface ({SURFACE_COMMIT})")
-# Loaded on first use only (by a request that uses them, or at init with EMBEDDING_MODEL_IDS), in the order
-# they are timed: embedding_formats before embeddings, which imports it.
+# Loaded on first use only (by a request that uses them, or at init with EMBEDDING_MODEL_IDS; direct_event by
+# the first direct invocation), in the order they are timed: embedding_formats before embeddings, which
+# imports it.
 LAZY_MODULES = tuple(
     f"{openai_cold.HANDLER_PACKAGE}.{name}"
     for name in (
@@ -28,6 +29,7 @@ LAZY_MODULES = tuple(
         "prompt_cache",
         "embedding_formats",
         "embeddings",
+        "direct_event",
     )
 )
 _PLACEHOLDER_URL = "http://127.0.0.1:9"  # the client is built at import, never called

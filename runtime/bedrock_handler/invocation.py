@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from streaming_runtime import FunctionError, RawStreamingResponse, StreamingResponse
 
-from bedrock_handler import cors, direct_event, http_event, metrics, openai_models, routes
+from bedrock_handler import cors, http_event, metrics, openai_models, routes
 from bedrock_handler.config import HandlerConfig
 from bedrock_handler.deadline import DeadlineWatchdog
 from bedrock_handler.edges import Call, Edge, edge_for
@@ -123,6 +123,8 @@ def _direct(
     format's Content-Type. A failure before the first byte raises a `FunctionError` with the error type
     and message an HTTP door's error body would carry; after it, the stream ends with the runtime's error
     trailers of that type (an NDJSON or OpenAI stream has its in-band error first)."""
+    from bedrock_handler import direct_event  # noqa: PLC0415 - opt-in: only direct invocations load it
+
     record = _new_record(
         context, direct_event.api_of(event), config=config, clock=clock, wall_clock=wall_clock
     )
