@@ -26,7 +26,7 @@ from emulator.invocations import (
     ResponseStart,
 )
 from emulator.lambda_api_responses import EXECUTED_VERSION, invoke_complete, payload_chunks
-from emulator.relay import next_event
+from emulator.relay import Caller, next_event
 
 log = logging.getLogger("emulator")
 
@@ -72,7 +72,7 @@ class EventStreamRelay:
         self.handler = handler
         self.invocation = invocation
         self.tail_log = tail_log
-        self.client_gone = False
+        self.caller = Caller(handler, invocation.request_id)
 
     def run(self) -> None:
         first = next_event(self.invocation)
@@ -91,7 +91,7 @@ class EventStreamRelay:
             event = next_event(self.invocation)
             if isinstance(event, BodyChunk):
                 for message in payload_chunks(event.data):
-                    self._send(wire.encode_chunk(message))
+                    self.caller.send(wire.encode_chunk(message))
             elif isinstance(event, FunctionFailed):
                 log.warning(
                     "[%s] stream ended by %s: %s", self.invocation.request_id, event.error_type, event.message
@@ -115,7 +115,7 @@ class EventStreamRelay:
             error_details=failure.message if failure is not None else None,
             log_result=log_result,
         )
-        self._send(wire.encode_chunk(complete) + wire.encode_last_chunk())
+        self.caller.send(wire.encode_chunk(complete) + wire.encode_last_chunk())
 
     def _send_head(self, content_type: str) -> None:
         handler = self.handler
@@ -124,24 +124,7 @@ class EventStreamRelay:
         handler.send_header("X-Amz-Executed-Version", EXECUTED_VERSION)
         handler.send_header("x-amzn-RequestId", self.invocation.request_id)
         handler.send_header("Transfer-Encoding", "chunked")
-        try:
-            handler.end_headers()
-        except OSError:
-            self._client_left()
-
-    def _send(self, data: bytes) -> None:
-        if self.client_gone:
-            return
-        try:
-            self.handler.wfile.write(data)
-        except OSError:
-            self._client_left()
-
-    def _client_left(self) -> None:
-        if not self.client_gone:
-            log.info("[%s] caller disconnected; draining the runtime's stream", self.invocation.request_id)
-        self.client_gone = True
-        self.handler.close_connection = True
+        self.caller.end_headers()
 
 
 @dataclass(frozen=True, slots=True)

@@ -80,6 +80,37 @@ def multi_value_headers(prelude_json: bytes) -> dict[str, list[str]]:
     return value
 
 
+class Caller:
+    """The HTTP client a streamed reply goes to: once it has gone, writes stop quietly and the relay
+    drains the runtime's stream instead, so the runtime finishes and serves the next invocation."""
+
+    __slots__ = ("gone", "handler", "request_id")
+
+    def __init__(self, handler: BaseHTTPRequestHandler, request_id: str) -> None:
+        self.handler, self.request_id = handler, request_id
+        self.gone = False
+
+    def end_headers(self) -> None:
+        try:
+            self.handler.end_headers()
+        except OSError:
+            self.left()
+
+    def send(self, data: bytes) -> None:
+        if self.gone:
+            return
+        try:
+            self.handler.wfile.write(data)
+        except OSError:
+            self.left()
+
+    def left(self) -> None:
+        if not self.gone:
+            log.info("[%s] client disconnected; draining the runtime's stream", self.request_id)
+        self.gone = True
+        self.handler.close_connection = True
+
+
 class StreamRelay:
     """Relays one invocation to the client as chunked HTTP, one write per chunk, and drains the
     rest if the client goes away so the runtime can finish."""
@@ -96,7 +127,7 @@ class StreamRelay:
         self.invocation = invocation
         self.on_failure = on_failure
         self.rules = prelude_rules
-        self.client_gone = False
+        self.caller = Caller(handler, invocation.request_id)
 
     def run(self) -> None:
         first = next_event(self.invocation)
@@ -185,7 +216,7 @@ class StreamRelay:
         elif event.truncated:
             log.warning("[%s] Runtime.TruncatedResponse: the runtime's stream was cut off", request_id)
         # Function URL clients see a normal end of the body whatever happened (as on AWS).
-        self._send_raw(wire.encode_last_chunk())
+        self.caller.send(wire.encode_last_chunk())
 
     def _drain(self) -> None:
         while not isinstance(next_event(self.invocation), ResponseEnd | FunctionFailed):
@@ -214,25 +245,8 @@ class StreamRelay:
             handler.send_header("Set-Cookie", cookie)
         handler.send_header("x-amzn-RequestId", self.invocation.request_id)
         handler.send_header("Transfer-Encoding", "chunked")
-        try:
-            handler.end_headers()
-        except OSError:
-            self._client_left()
+        self.caller.end_headers()
 
     def _write(self, data: bytes) -> None:
         if data:
-            self._send_raw(wire.encode_chunk(data))
-
-    def _send_raw(self, data: bytes) -> None:
-        if self.client_gone:
-            return
-        try:
-            self.handler.wfile.write(data)
-        except OSError:
-            self._client_left()
-
-    def _client_left(self) -> None:
-        if not self.client_gone:
-            log.info("[%s] client disconnected; draining the runtime's stream", self.invocation.request_id)
-        self.client_gone = True
-        self.handler.close_connection = True
+            self.caller.send(wire.encode_chunk(data))

@@ -208,7 +208,7 @@ def test_a_caller_leaving_mid_stream_leaves_the_runtime_free(emulator: EmulatorP
     events = iter(response["EventStream"])
     assert next(events) == {"PayloadChunk": {"Payload": b"piece 0;"}}
     response["EventStream"].close()  # hangs up with seven chunks to come
-    emulator.wait_for_log(r"caller disconnected; draining the runtime's stream")
+    emulator.wait_for_log(r"client disconnected; draining the runtime's stream")
     _, after = stream(lam, {"case": "text"})  # the same runtime (concurrency 1) answers the next one
     assert chunks(after) == [b"plain text"]
 
