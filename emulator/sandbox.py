@@ -20,6 +20,8 @@ from emulator.slot import EnvironmentSlot, InvocationSlot
 from emulator.supervisor import Credentials, RuntimeProcess, function_arn, runtime_environment
 
 log = logging.getLogger("emulator")
+# How long an invocation's END line waits for the runtime's output to be read up to its answer.
+_OUTPUT_SYNC_S = 1.0
 lambda_log = logging.getLogger("emulator.lambda")
 
 
@@ -58,6 +60,8 @@ class Sandbox:
         self._lock = threading.RLock()
         self._init_reported: RuntimeProcess | None = None
         self._served_by: dict[str, RuntimeProcess | None] = {}  # request id -> the process it went to
+        # Delivered invocations whose log tail is still open: they get the runtime's lines until their END.
+        self._open_logs: list[Invocation] = []
         self._closed = False
 
     def _new_slot(self) -> EnvironmentSlot:
@@ -144,12 +148,15 @@ class Sandbox:
         with self._lock:
             self._served_by[invocation.request_id] = self.process
             self.invocations += 1
+            self._open_logs.append(invocation)
         start = f"START RequestId: {invocation.request_id} Version: $LATEST"
         invocation.log.append_line(start)
         lambda_log.info("%s", start)
 
     def _record_output(self, line: bytes) -> None:
-        for invocation in self.slot.in_flight():
+        with self._lock:
+            open_logs = list(self._open_logs)
+        for invocation in open_logs:
             invocation.log.append(line)
 
     def _on_done(self, invocation: Invocation) -> None:
@@ -174,6 +181,12 @@ class Sandbox:
         return (first_next - process.spawned_at) * 1000
 
     def _report(self, invocation: Invocation, process: RuntimeProcess | None, init_ms: float | None) -> None:
+        if process is not None:
+            # What the runtime printed before it answered belongs before END, however late it is read.
+            process.sync_output(_OUTPUT_SYNC_S)
+        with self._lock:
+            if invocation in self._open_logs:
+                self._open_logs.remove(invocation)
         delivered = invocation.delivered_at or time.monotonic()
         duration_ms = ((invocation.finished_at or time.monotonic()) - delivered) * 1000
         memory_mb = process.sample_memory() if process is not None else 0

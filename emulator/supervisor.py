@@ -15,7 +15,6 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, cast
 
 from emulator.config import EmulatorConfig
 from emulator.runtime_output import OutputRouting, RuntimeOutput
@@ -113,20 +112,26 @@ class RuntimeProcess:
         self.killed = False
         self.max_memory_mb = 0
         # stdout and stderr of the runtime share one pipe, read by a thread that copies every line to
-        # the emulator's stderr (like a function's CloudWatch log) and counts the EMF documents.
-        self._popen = subprocess.Popen(
-            list(command),
-            env=dict(env),
-            cwd=str(cwd),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        # the emulator's stderr (like a function's CloudWatch log) and counts the EMF documents. The
+        # emulator keeps a write end of its own (not inherited: os.pipe's ends are not), for sync markers.
+        read_fd, write_fd = os.pipe()
+        try:
+            self._popen = subprocess.Popen(
+                list(command),
+                env=dict(env),
+                cwd=str(cwd),
+                stdin=subprocess.DEVNULL,
+                stdout=write_fd,
+                stderr=write_fd,
+                start_new_session=True,
+            )
+        except BaseException:
+            os.close(read_fd)
+            os.close(write_fd)
+            raise
         self.pid = self._popen.pid
-        pipe = cast(IO[bytes], self._popen.stdout)  # stdout=PIPE: always set
         self._output = RuntimeOutput(
-            pipe, name=f"runtime-output-{self.pid}", routing=output or OutputRouting()
+            read_fd, write_fd, name=f"runtime-output-{self.pid}", routing=output or OutputRouting()
         )
         self._on_exit = on_exit
         self._exited = threading.Event()
@@ -137,9 +142,14 @@ class RuntimeProcess:
         """Whether the watcher has seen the exit (Popen.poll() is unreliable while another thread waits)."""
         return self._exited.is_set()
 
+    def sync_output(self, timeout: float) -> bool:
+        """Wait until every line the process wrote so far has been read and routed (see RuntimeOutput)."""
+        return self._output.sync(timeout)
+
     def _watch(self) -> None:
         returncode = self._popen.wait()
         # Its last words (a traceback) reach the log before the emulator says it exited.
+        self._output.close_writer()
         self._output.join(_OUTPUT_DRAIN_S)
         self._exited.set()
         self._on_exit(self, returncode)
@@ -165,6 +175,7 @@ class RuntimeProcess:
             self._popen.wait(timeout=5)
         except subprocess.TimeoutExpired:
             log.error("runtime process %d did not exit after SIGKILL", self.pid)
+        self._output.close_writer()
         self._output.join(_OUTPUT_DRAIN_S)
 
 

@@ -8,7 +8,6 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO
 
 import pytest
 
@@ -18,12 +17,12 @@ DOCUMENT = b'{"_aws":{"Timestamp":1,"CloudWatchMetrics":[]},"Requests":1}\n'
 
 
 class Pipe:
-    """A real pipe: `reader` is its read end as a buffered file (as Popen gives it), `write` and `close`
-    act on the write end (what the runtime holds)."""
+    """A real pipe: `read_fd` is its read end, `write` and `close` act on the runtime's write end, and each
+    reader `start` made gets a write end of its own (the emulator's, for sync markers), closed with it."""
 
     def __init__(self) -> None:
-        read_fd, self.write_fd = os.pipe()
-        self.reader: IO[bytes] = os.fdopen(read_fd, "rb")
+        self.read_fd, self.write_fd = os.pipe()
+        self.outputs: list[RuntimeOutput] = []
         self._closed = False
 
     def write(self, data: bytes) -> None:
@@ -35,6 +34,8 @@ class Pipe:
         if not self._closed:
             self._closed = True
             os.close(self.write_fd)
+            for output in self.outputs:
+                output.close_writer()
 
 
 @pytest.fixture
@@ -52,7 +53,9 @@ def start(
     """A reader of `pipe`; the document lines it hands over (to `on_document` when given)."""
     documents: list[bytes] = []
     routing = OutputRouting(on_document=on_document or documents.append, log_documents=log_documents)
-    return RuntimeOutput(pipe.reader, name="test-output", routing=routing), documents
+    output = RuntimeOutput(pipe.read_fd, os.dup(pipe.write_fd), name="test-output", routing=routing)
+    pipe.outputs.append(output)
+    return output, documents
 
 
 def test_lines_are_copied_unchanged_and_documents_handed_over(
@@ -136,3 +139,27 @@ def test_the_pipe_is_enlarged(pipe: Pipe) -> None:
     assert fcntl.fcntl(pipe.write_fd, fcntl.F_GETPIPE_SZ) == min(PIPE_BYTES, limit)
     pipe.close()
     assert output.join(5)
+
+
+def test_sync_returns_once_the_lines_written_before_it_are_routed(
+    pipe: Pipe, capfdbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    lines: list[bytes] = []
+    routing = OutputRouting(on_line=lines.append)
+    output = RuntimeOutput(pipe.read_fd, os.dup(pipe.write_fd), name="test-output", routing=routing)
+    pipe.outputs.append(output)
+    for round_number in range(50):
+        written = [b"line %d.%d\n" % (round_number, index) for index in range(20)]
+        pipe.write(b"".join(written))
+        assert output.sync(5)
+        assert lines[-20:] == written  # every one of them already routed, the marker in none
+    pipe.close()
+    assert output.join(5)
+    assert b"emulator-sync" not in capfdbinary.readouterr().err
+    assert output.sync(0.01)  # after the end: nothing to wait for
+
+
+def test_a_sync_marker_inside_a_line_is_cut_out_and_the_line_joined() -> None:
+    data = b"first half\x00\x01emulator-sync:7\n of a line\nnext\x00\x01emulator-sync:8\n"
+    assert RuntimeOutput._cut_markers(data) == (b"first half of a line\nnext", [7, 8])
+    assert RuntimeOutput._cut_markers(b"plain\n") == (b"plain\n", [])
