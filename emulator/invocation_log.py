@@ -2,9 +2,10 @@
 `X-Amz-Log-Type: Tail` (the last 4 KB, base64-encoded).
 
 The sandbox writes into it: the `START` line when the runtime receives the invocation, every line the
-runtime process prints while the invocation is in flight (with Lambda Managed Instances, every line of
-the process while it is one of those in flight: a shared process's lines cannot be told apart), a
-timeout line, then `END` and `REPORT`, after which the log is closed and later lines are dropped.
+runtime process prints from then until the invocation's `END` (with Lambda Managed Instances, every line
+of the process meanwhile: a shared process's lines cannot be told apart), a timeout line, then `END` and
+`REPORT` (written once the output has been read up to the runtime's answer), after which the log is
+closed and later lines are dropped.
 """
 
 from __future__ import annotations
