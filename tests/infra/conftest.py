@@ -61,6 +61,12 @@ def resources_of_type(template: Mapping[str, Any], resource_type: str) -> dict[s
     return {k: v for k, v in template["Resources"].items() if v["Type"] == resource_type}
 
 
+def nag_violations(outdir: Path) -> list[str]:
+    """The rule names of every cdk-nag finding left unacknowledged in a synth's validation report."""
+    report = json.loads((outdir / "validation-report.json").read_text())
+    return sorted(v["ruleName"] for plugin in report["pluginReports"] for v in plugin["violations"])
+
+
 def policy_statements(template: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Every statement of every identity policy in the template."""
     return [

@@ -3,8 +3,6 @@ row, monitoring off): clean, and the one acknowledgement monitoring adds is need
 
 from __future__ import annotations
 
-import json
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -13,21 +11,16 @@ import pytest
 from cdk_nag import AwsSolutionsChecks
 
 from stacks.bedrock_streaming_function import BedrockStreamingFunction
-from tests.infra.conftest import CDK_CONTEXT, RUNTIME_DIR
+from tests.infra.conftest import CDK_CONTEXT, RUNTIME_DIR, nag_violations
 from tests.infra.monitoring_apps import NOVA, MonitoringApp, logical_id
-from tests.infra.test_lint import TOOL_TIMEOUT_S, _checkov, _ids, _tool
+from tests.infra.test_lint import _checkov, _ids, cfn_lint
 
 LINTED = ("Custom", "GivenTopic", "Off", "Deployable")
 TRACING_ACKNOWLEDGEMENT = "AwsSolutions-IAM5[Resource::*]"
 
 
-def _violations(outdir: Path) -> list[str]:
-    report = json.loads((outdir / "validation-report.json").read_text())
-    return sorted(v["ruleName"] for plugin in report["pluginReports"] for v in plugin["violations"])
-
-
 def test_cdk_nag_finds_nothing_unacknowledged(monitoring_app: MonitoringApp) -> None:
-    assert _violations(monitoring_app.outdir) == []
+    assert nag_violations(monitoring_app.outdir) == []
 
 
 def test_tracing_adds_exactly_one_reasoned_acknowledgement(monitoring_app: MonitoringApp) -> None:
@@ -58,18 +51,12 @@ def test_without_the_acknowledgement_the_pack_reports_exactly_it(
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     with pytest.raises(RuntimeError, match="ValidationFailed"):
         app.synth()
-    assert _violations(tmp_path) == [TRACING_ACKNOWLEDGEMENT]
+    assert nag_violations(tmp_path) == [TRACING_ACKNOWLEDGEMENT]
 
 
 @pytest.mark.parametrize("stack", LINTED)
 def test_cfn_lint_is_clean_except_w3005(monitoring_app: MonitoringApp, stack: str) -> None:
-    result = subprocess.run(
-        [_tool("cfn-lint"), str(monitoring_app.template_path(stack)), "--ignore-checks", "W3005"],
-        capture_output=True,
-        text=True,
-        timeout=TOOL_TIMEOUT_S,
-        check=False,
-    )
+    result = cfn_lint(monitoring_app.template_path(stack))
     assert result.returncode == 0, result.stdout + result.stderr
 
 

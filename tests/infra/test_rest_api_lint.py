@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,9 +10,9 @@ from typing import Any
 import pytest
 
 import stacks.rest_api_acknowledgements
-from tests.infra.conftest import SynthesizedApp
+from tests.infra.conftest import SynthesizedApp, nag_violations
 from tests.infra.rest_api_apps import API_KEYS, COGNITO, IAM_WITH_WAF, synthesize
-from tests.infra.test_lint import TOOL_TIMEOUT_S, _checkov, _ids, _tool
+from tests.infra.test_lint import _checkov, _ids, cfn_lint
 
 VARIANTS = {"api-keys": API_KEYS, "cognito": COGNITO, "iam-waf": IAM_WITH_WAF}
 # What each door acknowledges in cdk-nag (the function's own IAM5 for the us. profile aside).
@@ -39,13 +38,8 @@ def _acknowledgements(template: dict[str, Any]) -> list[dict[str, str]]:
     ]
 
 
-def _violations(outdir: Path) -> list[str]:
-    report = json.loads((outdir / "validation-report.json").read_text())
-    return sorted(v["ruleName"] for plugin in report["pluginReports"] for v in plugin["violations"])
-
-
 def test_cdk_nag_finds_nothing_unacknowledged(variants: dict[str, SynthesizedApp]) -> None:
-    assert {name: _violations(synthesized.outdir) for name, synthesized in variants.items()} == {
+    assert {name: nag_violations(synthesized.outdir) for name, synthesized in variants.items()} == {
         name: [] for name in VARIANTS
     }
 
@@ -75,18 +69,12 @@ def test_without_the_acknowledgements_the_pack_reports_exactly_them(
         outdir = tmp_path / name
         with pytest.raises(RuntimeError, match="ValidationFailed"):
             synthesize(context, outdir)
-        rules = sorted(rule.removeprefix("AwsSolutions-") for rule in set(_violations(outdir)))
+        rules = sorted(rule.removeprefix("AwsSolutions-") for rule in set(nag_violations(outdir)))
         assert rules == sorted(set(EXPECTED_ACKNOWLEDGEMENTS[name])), name
 
 
 def test_cfn_lint_is_clean_except_w3005(variants: dict[str, SynthesizedApp]) -> None:
-    result = subprocess.run(
-        [_tool("cfn-lint"), *(str(s.template_path) for s in variants.values()), "--ignore-checks", "W3005"],
-        capture_output=True,
-        text=True,
-        timeout=TOOL_TIMEOUT_S,
-        check=False,
-    )
+    result = cfn_lint(*(synthesized.template_path for synthesized in variants.values()))
     assert result.returncode == 0, result.stdout + result.stderr
 
 
