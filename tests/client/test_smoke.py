@@ -5,7 +5,6 @@ streaming rule catches, usage errors, and `make smoke`; the request budget count
 from __future__ import annotations
 
 import re
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from tests.support.emulator_process import (
     TEST_SECRET_KEY,
     EmulatorProcess,
     hermetic_env,
+    run_make,
 )
 from tests.support.http_client import request
 from tests.support.rest_api import RestApiProcess, write_key_file
@@ -222,28 +222,16 @@ def test_streaming_a_prompt_still_works_beside_the_subcommand(iam_emulator: Emul
     assert result.returncode == 0 and len(result.stdout.split()) == 3, result.stderr
 
 
-def make(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["make", "--no-print-directory", *args],
-        cwd=REPO,
-        env=hermetic_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
 def test_make_smoke_without_url_stops_with_one_line() -> None:
     for args in ([], ["URL="]):
-        result = make("smoke", *args)
+        result = run_make("smoke", *args)
         assert result.returncode != 0 and result.stdout == ""
         assert len(result.stderr.splitlines()) == 1, result.stderr
         assert "URL is missing: make smoke URL=" in result.stderr
 
 
 def test_make_smoke_runs_the_command_with_url_and_args() -> None:
-    result = make("-n", "smoke", "URL=http://127.0.0.1:9/", "ARGS=--api-key KEY --log-wait 5")
+    result = run_make("-n", "smoke", "URL=http://127.0.0.1:9/", "ARGS=--api-key KEY --log-wait 5")
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-1] == (
         ".venv/bin/python -m stream_client smoke 'http://127.0.0.1:9/' --api-key KEY --log-wait 5"

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import re
 import socket
-import subprocess
 
 import pytest
 
 from tests.emulator.conftest import raw_runtime_args
-from tests.support.emulator_process import REPO, EmulatorProcess, hermetic_env, run_emulator
+from tests.support.emulator_process import EmulatorProcess, run_emulator, run_make
 
 READY_LINES = re.compile(
     r"^Function URL: http://127\.0\.0\.1:(\d+)/\nLambda API: http://127\.0\.0\.1:(\d+)$", re.M
@@ -75,15 +74,7 @@ def test_option_errors(args: list[str], message: str) -> None:
 
 
 def test_make_local_serves_the_lambda_api_at_3001() -> None:
-    result = subprocess.run(
-        ["make", "--no-print-directory", "-n", "local"],
-        cwd=REPO,
-        env=hermetic_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_make("-n", "local")
     assert result.returncode == 0, result.stderr
     serve = [line for line in result.stdout.splitlines() if "-m emulator serve" in line]
     assert len(serve) == 1, result.stdout

@@ -41,6 +41,19 @@ def run_emulator(*args: str, timeout: float = 60) -> subprocess.CompletedProcess
     )
 
 
+def run_make(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """`make ARGS` in the checkout, hermetically, its output captured (dry runs and option errors)."""
+    return subprocess.run(
+        ["make", "--no-print-directory", *args],
+        cwd=REPO,
+        env=hermetic_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
 def hermetic_env(**extra: str) -> dict[str, str]:
     """This environment without AWS settings, profile files, metadata probes or PYTHONUNBUFFERED, with
     the checkout importable; `extra` on top."""
