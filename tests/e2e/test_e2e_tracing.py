@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
@@ -31,17 +29,6 @@ def emulator(stand_in: BedrockStub) -> Iterator[EmulatorProcess]:
         yield running
 
 
-def metrics_document(emulator: EmulatorProcess, request_id: str, timeout: float = 15.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for line in emulator.log().splitlines():
-            if line.startswith('{"_aws":') and f'"RequestId":"{request_id}"' in line:
-                document: dict[str, Any] = json.loads(line)
-                return document
-        time.sleep(0.05)
-    raise AssertionError(f"no metrics document for {request_id}:\n{emulator.log()[-3000:]}")
-
-
 def test_each_invocations_trace_header_reaches_bedrock(
     emulator: EmulatorProcess, stand_in: BedrockStub
 ) -> None:
@@ -51,7 +38,7 @@ def test_each_invocations_trace_header_reaches_bedrock(
             emulator.url, "/", body={"prompt": prompt}, headers={"content-type": "application/json"}
         )
         assert reply.status == 200
-        document = metrics_document(emulator, reply.header("x-amzn-RequestId") or "")
+        document = emulator.wait_for_json('{"_aws":', RequestId=reply.header("x-amzn-RequestId"))
         [call] = [call for call in stand_in.requests if prompt in json.dumps(call.body)]
         header = call.headers["X-Amzn-Trace-Id"]
         assert f"Root={document['TraceId']};" in header + ";"

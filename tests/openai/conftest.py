@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,6 +21,7 @@ ALIAS = "gpt-4o-mini"
 BEDROCK_MAX_ATTEMPTS = 3  # the function's own botocore attempts per Bedrock call (its default, pinned here)
 MAX_REQUEST_BYTES = 2000
 _INVOCATION = re.compile(r'\{"event":"invocation".*\}')
+INVOCATION_MARKER = '{"event":"invocation"'  # the handler's one structured line per invocation
 
 
 class Served:
@@ -61,13 +61,7 @@ class Served:
 
     def invocation(self, request_id: str, *, timeout: float = 10.0) -> dict[str, Any]:
         """The invocation line of `request_id`, waiting for it (the log can trail the response)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for line in self.invocations():
-                if line["requestId"] == request_id:
-                    return line
-            time.sleep(0.02)
-        raise AssertionError(f"no invocation line for {request_id}:\n{self.emulator.log()}")
+        return self.emulator.wait_for_json(INVOCATION_MARKER, timeout=timeout, requestId=request_id)
 
 
 def env_args(settings: dict[str, object]) -> list[str]:

@@ -4,7 +4,6 @@ AuthenticationError, and Cognito ID tokens; nothing refused reaches the runtime 
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -14,7 +13,7 @@ import openai
 import pytest
 
 from emulator.bedrock_stub import BedrockStub
-from tests.openai.conftest import BEDROCK_MAX_ATTEMPTS, NOVA, env_args, user
+from tests.openai.conftest import BEDROCK_MAX_ATTEMPTS, INVOCATION_MARKER, NOVA, env_args, user
 from tests.support.rest_api import RestApiProcess, UserPool, write_key_file
 
 KEY = "sk-openai-0123456789abcdefghij"
@@ -23,7 +22,6 @@ KEYS = [
     {"name": "sdk", "value": KEY},
     {"name": "sdk-quota", "value": QUOTA_KEY, "quota": {"limit": 1, "period": "DAY"}},
 ]
-_INVOCATION = '{"event":"invocation"'
 
 
 def sdk(api: RestApiProcess, api_key: str, *, max_retries: int = 0) -> openai.OpenAI:
@@ -36,15 +34,11 @@ def sdk(api: RestApiProcess, api_key: str, *, max_retries: int = 0) -> openai.Op
     )
 
 
-def invocation_lines(api: RestApiProcess) -> list[dict[str, Any]]:
-    return [json.loads(line[line.index("{") :]) for line in api.log().splitlines() if _INVOCATION in line]
-
-
 def next_invocation_line(api: RestApiProcess, seen: int, *, timeout: float = 15.0) -> dict[str, Any]:
     """The invocation line after the first `seen` ones, waiting for it: the runtime logs it after the last
     byte, so the client may finish reading the stream before the emulator's output has it."""
     deadline = time.monotonic() + timeout
-    while len(lines := invocation_lines(api)) <= seen:
+    while len(lines := api.json_lines(INVOCATION_MARKER)) <= seen:
         assert time.monotonic() < deadline, f"no invocation line after {seen}:\n{api.log()}"
         time.sleep(0.05)
     return lines[seen]
@@ -78,7 +72,7 @@ def refused_before_the_function(
 
 
 def test_a_bearer_key_streams_a_chat_completion(keyed: RestApiProcess, stand_in: BedrockStub) -> None:
-    seen = len(invocation_lines(keyed))
+    seen = len(keyed.json_lines(INVOCATION_MARKER))
     text = stream_text(sdk(keyed, KEY))
     assert len(text.split()) == 6
     line = next_invocation_line(keyed, seen)
@@ -129,7 +123,7 @@ def test_cognito_id_tokens(stand_in: BedrockStub, tmp_path: Path) -> None:
     }
     with RestApiProcess([*pool.args(), *env_args(settings)]) as api:
         assert len(stream_text(sdk(api, pool.token(sub="sdk-user"))).split()) == 6
-        assert next_invocation_line(api, 0)["principal"] == "cognito:sdk-user"
+        assert api.wait_for_json(INVOCATION_MARKER, principal="cognito:sdk-user")["door"] == "rest-api"
         now = int(time.time())
         refused = {
             "expired": pool.token(exp=now - 10, iat=now - 3600),

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import re
@@ -14,7 +15,7 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import IO
+from typing import IO, Any
 
 REPO = Path(__file__).resolve().parents[2]
 READY_TIMEOUT_S = 60.0
@@ -127,6 +128,21 @@ class EmulatorProcess:
                 return match
             time.sleep(0.05)
         raise AssertionError(f"log never matched {pattern!r}:\n{self.log()}")
+
+    def json_lines(self, marker: str) -> list[dict[str, Any]]:
+        """The JSON object of every log line holding `marker` (from the line's first `{`), in order."""
+        return [json.loads(line[line.index("{") :]) for line in self.log().splitlines() if marker in line]
+
+    def wait_for_json(self, marker: str, *, timeout: float = 15.0, **fields: object) -> dict[str, Any]:
+        """The first JSON log line holding `marker` whose members equal `fields`, waiting up to `timeout`
+        seconds for it (the runtime's output can trail the reply the client already has)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for document in self.json_lines(marker):
+                if all(document.get(name) == value for name, value in fields.items()):
+                    return document
+            time.sleep(0.02)
+        raise AssertionError(f"no {marker!r} line with {fields}:\n{self.log()[-4000:]}")
 
     def stop(self) -> int:
         """SIGTERM (SIGKILL if it lingers), then the exit status."""
